@@ -1,0 +1,199 @@
+// kv::Store: an ordered key-value store as rocksfs needs it.
+//
+// The interface is the contract between fs/ and a storage engine: point reads,
+// bounded ordered scans with skip-over, atomic batches with preconditions,
+// snapshots and column families. RocksDB implements it (kv/rocks_store.h); any
+// other ordered engine (etcd, FoundationDB, ...) could, because nothing here
+// names RocksDB types.
+//
+// Keys and values are arbitrary byte strings compared bytewise.
+//
+// Thread-safety: a Store is safe for concurrent use from any number of
+// threads. Iterator and Batch objects are not: each belongs to one thread at a
+// time. ColumnFamily pointers stay valid until that column family is dropped or
+// the Store is destroyed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kv/status.h"
+
+namespace rocksfs::kv {
+
+// An opaque handle to one column family (a separate keyspace). Owned by the
+// Store that returned it.
+class ColumnFamily;
+
+// A value returned by Get: a read-only view into memory that `owner` keeps
+// alive (a pinned engine block or a private string), so large values are not
+// copied. Cheap to move; copies share the owner.
+class Value {
+ public:
+  Value() = default;
+  Value(std::string_view data, std::shared_ptr<const void> owner)
+      : data_(data), owner_(std::move(owner)) {}
+
+  std::string_view view() const { return data_; }
+  size_t size() const { return data_.size(); }
+  void Reset() { data_ = {}; owner_.reset(); }
+
+ private:
+  std::string_view data_;
+  std::shared_ptr<const void> owner_;
+};
+
+// A consistent point-in-time view of the whole store. Reads that name it see
+// exactly the writes committed before it was taken. Release by destroying the
+// last shared_ptr to it; while held, the engine keeps old versions alive.
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+};
+
+struct ReadOptions {
+  const Snapshot* snapshot = nullptr;  // nullptr: the latest committed state
+  bool fill_cache = true;              // false for one-off bulk scans
+};
+
+struct ScanOptions {
+  std::string lower_bound;  // inclusive; empty: from the first key
+  std::string upper_bound;  // exclusive; empty: unbounded
+  const Snapshot* snapshot = nullptr;
+  bool fill_cache = true;
+};
+
+// An ordered cursor over the keys of one column family within the bounds of
+// its ScanOptions. After any loop, check status(): an iterator that stops
+// being Valid() may have stopped on an error.
+class Iterator {
+ public:
+  virtual ~Iterator() = default;
+
+  // Positions at the first key >= target (and >= lower_bound).
+  virtual void Seek(std::string_view target) = 0;
+  // REQUIRES: Valid().
+  virtual void Next() = 0;
+  virtual bool Valid() const = 0;
+  // REQUIRES: Valid(). The views stay valid until the iterator moves.
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  virtual Status status() const = 0;
+
+  // Moves forward to the first key >= target. REQUIRES: Valid() and
+  // target > key(). Tries a few Next() calls before falling back to Seek(),
+  // which is what RocksDB's max_sequential_skip_in_iterations does: cheap when
+  // the target is near, bounded when it is far.
+  void SkipTo(std::string_view target);
+
+  static constexpr int kSequentialSkips = 4;
+};
+
+// Writes applied atomically by Store::Write: either every operation is
+// applied, or (on a failed condition or error) none is. Conditions are checked
+// atomically with the write, against the latest state.
+class Batch {
+ public:
+  enum class OpKind { kPut, kDelete, kDeleteRange };
+  struct Op {
+    OpKind kind;
+    ColumnFamily* cf;
+    std::string key;    // kDeleteRange: the inclusive begin
+    std::string value;  // kPut: the value; kDeleteRange: the exclusive end
+  };
+  enum class ConditionKind { kPresent, kAbsent, kRangeEmpty };
+  struct Condition {
+    ConditionKind kind;
+    ColumnFamily* cf;
+    std::string key;  // kRangeEmpty: the inclusive begin
+    std::string end;  // kRangeEmpty: the exclusive end
+  };
+
+  void Put(ColumnFamily* cf, std::string key, std::string value);
+  void Delete(ColumnFamily* cf, std::string key);
+  // Deletes every key in [begin, end).
+  void DeleteRange(ColumnFamily* cf, std::string begin, std::string end);
+
+  // The write fails with kConditionFailed unless `key` exists.
+  void ExpectPresent(ColumnFamily* cf, std::string key);
+  // The write fails with kConditionFailed if `key` exists.
+  void ExpectAbsent(ColumnFamily* cf, std::string key);
+  // The write fails with kConditionFailed if any key lies in [begin, end).
+  void ExpectRangeEmpty(ColumnFamily* cf, std::string begin, std::string end);
+
+  bool empty() const { return ops_.empty(); }
+  // Bytes of keys and values held, for size limits.
+  size_t ByteSize() const { return bytes_; }
+  const std::vector<Op>& ops() const { return ops_; }
+  const std::vector<Condition>& conditions() const { return conditions_; }
+
+ private:
+  std::vector<Op> ops_;
+  std::vector<Condition> conditions_;
+  size_t bytes_ = 0;
+};
+
+struct WriteOptions {
+  bool sync = false;  // true: durable against a machine crash before returning
+};
+
+// Figures for statfs and `rocksfs stat`. Estimates where the engine only has
+// estimates.
+struct Usage {
+  uint64_t estimated_keys = 0;
+  uint64_t live_data_bytes = 0;  // on-disk bytes of live SST files plus memtables
+  uint64_t total_sst_bytes = 0;  // on-disk bytes of all SST files
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The directory the store lives in.
+  virtual const std::string& path() const = 0;
+  // True for read-only and secondary opens: every Write fails with kReadOnly.
+  virtual bool read_only() const = 0;
+
+  virtual ColumnFamily* DefaultColumnFamily() = 0;
+  // Finds the column family `name`; with `create`, creates it when missing.
+  // Errors: kNotFound (missing, !create), kReadOnly (create on a read-only
+  // store), kInvalidArgument (empty name).
+  virtual Status GetColumnFamily(std::string_view name, bool create, ColumnFamily** cf) = 0;
+  // The names of all column families, "default" first.
+  virtual std::vector<std::string> ListColumnFamilies() = 0;
+  // Drops a column family and invalidates its handle. The default one cannot
+  // be dropped (kInvalidArgument).
+  virtual Status DropColumnFamily(std::string_view name) = 0;
+  virtual std::string_view ColumnFamilyName(const ColumnFamily* cf) const = 0;
+
+  // Reads `key`. Errors: kNotFound when absent.
+  virtual Status Get(const ReadOptions& options, ColumnFamily* cf, std::string_view key,
+                     Value* value) = 0;
+  // True when `key` exists. Cheaper than Get where the engine can skip the value.
+  virtual Status Exists(const ReadOptions& options, ColumnFamily* cf, std::string_view key,
+                        bool* exists) = 0;
+  virtual std::unique_ptr<Iterator> NewIterator(ColumnFamily* cf, const ScanOptions& options) = 0;
+
+  // Applies `batch` atomically. Errors: kConditionFailed, kReadOnly, kNoSpace,
+  // kIOError. A batch with range conditions or range deletes excludes all
+  // other writers while it runs.
+  virtual Status Write(const WriteOptions& options, const Batch& batch) = 0;
+
+  virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;
+  // Makes every write committed so far durable against a machine crash.
+  virtual Status SyncWal() = 0;
+
+  virtual Status GetUsage(ColumnFamily* cf, Usage* usage) = 0;
+  // Engine statistics as text, for people.
+  virtual std::string StatisticsText() = 0;
+};
+
+// The smallest key greater than every key that starts with `prefix`, or ""
+// when there is none (prefix empty or all 0xff). Use it as an exclusive
+// upper bound for a prefix scan.
+std::string PrefixSuccessor(std::string_view prefix);
+
+}  // namespace rocksfs::kv
