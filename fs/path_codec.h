@@ -73,7 +73,9 @@ class PathCodec {
   //   EINVAL        not canonical, a malformed escape, or a component that
   //                 would hold the delimiter
   // For hashed names the canonical check is left to the caller, which
-  // compares Encode(candidate) with the name once it has found the candidate.
+  // compares Encode(candidate) with the name once it has found the candidate;
+  // Decode only rejects a hashed name whose prefix is too short to be the
+  // longest that fits (e.g. "a%#0123456789ABCDEF"), since no key has it.
   [[nodiscard]] int Decode(std::string_view name, bool at_root, DecodedName* out) const;
 
   // FNV-1a 64 of `component`, as used in "%#H" names.

@@ -39,6 +39,17 @@ class Value {
 
   std::string_view view() const { return data_; }
   size_t size() const { return data_.size(); }
+  // The bytes [offset, offset + n) (clipped to the value), sharing the owner.
+  Value Sub(size_t offset, size_t n) const {
+    if (offset > data_.size()) offset = data_.size();
+    return Value(data_.substr(offset, n), owner_);
+  }
+  // A Value that owns a copy of `bytes`.
+  static Value Copy(std::string_view bytes) {
+    auto owner = std::make_shared<std::string>(bytes);
+    std::string_view view(*owner);
+    return Value(view, std::move(owner));
+  }
   void Reset() { data_ = {}; owner_.reset(); }
 
  private:
@@ -189,6 +200,14 @@ class Store {
   virtual Status GetUsage(ColumnFamily* cf, Usage* usage) = 0;
   // Engine statistics as text, for people.
   virtual std::string StatisticsText() = 0;
+
+  // For a store that follows another process's writes (a RocksDB secondary):
+  // makes writes the primary committed so far visible to later reads. Column
+  // families the primary created after the open stay invisible. Errors:
+  // kNotSupported for every other kind of store (the default).
+  virtual Status TryCatchUpWithPrimary() {
+    return Status::NotSupported("this store does not follow a primary");
+  }
 };
 
 // The smallest key greater than every key that starts with `prefix`, or ""

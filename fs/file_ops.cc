@@ -1,0 +1,245 @@
+// Filesystem: open files, reads, buffered writes and their commit.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fs/filesystem.h"
+#include "fs/filesystem_internal.h"
+
+namespace rocksfs::fs {
+Metadata Filesystem::NewMeta(mode_t mode, const Caller& caller, const NodeInfo& parent) {
+  Metadata meta;
+  meta.mode = mode;
+  meta.uid = caller.uid;
+  meta.gid = caller.gid;
+  // A setgid directory hands its group down, and setgid to subdirectories.
+  Metadata parent_meta;
+  if (LoadMeta(DirMetaKey(parent.key), &parent_meta) && (parent_meta.mode & S_ISGID)) {
+    meta.gid = parent_meta.gid;
+    if (S_ISDIR(mode)) meta.mode |= S_ISGID;
+  }
+  meta.mtime = meta.ctime = meta.atime = NowNs();
+  return meta;
+}
+
+int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
+  NodeInfo info;
+  if (!inodes_.Get(node, &info)) return ENOENT;
+  if (info.kind == NodeKind::kDirectory) return EISDIR;
+  bool writable = (flags & O_ACCMODE) != O_RDONLY;
+  if (writable) {
+    if (int err = CheckWritable()) return err;
+  }
+  auto handle = std::make_unique<FileHandle>();
+  handle->node = node;
+  handle->writable = writable;
+  handle->append = (flags & O_APPEND) != 0;
+  if (writable && (flags & O_TRUNC)) {
+    handle->dirty = true;  // an O_TRUNC open commits the empty file at close
+  } else if (!info.detached) {
+    kv::Value value;
+    kv::Status s = store_->Get({}, data_, info.key, &value);
+    if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", info.key);
+    if (writable) {
+      if (info.open_writers > 0) {
+        // Another writer's uncommitted bytes are not ours to see; start from
+        // the committed value like any other opener.
+      }
+      handle->buffer.assign(value.view());
+    } else {
+      handle->value = std::move(value);
+    }
+  }
+  uint64_t size = writable ? handle->buffer.size() : handle->value.size();
+  inodes_.OpenHandle(node, writable, size);
+  out->fh = ToFh(handle.release());
+  out->keep_cache = true;
+  out->noflush = !writable;
+  return 0;
+}
+
+int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int flags,
+                       const Caller& caller, Entry* entry, OpenResult* out) {
+  if (int err = CheckWritable()) return err;
+  NodeInfo dir;
+  if (!inodes_.Get(parent, &dir)) return ENOENT;
+  if (dir.key.empty() && name == kControlDirName) return EEXIST;
+  Child child;
+  {
+    std::shared_lock ns(namespace_mutex_);
+    if (int err = ResolveChild(dir, name, &child)) return err;
+    if (child.is_dir()) return (flags & O_EXCL) ? EEXIST : EISDIR;
+    if (!child.is_file()) {
+      if (child.hashed || (child.role == NameRole::kDirValue && !child.dir_exists)) return EINVAL;
+      if (child.role == NameRole::kPlain && child.file_exists) return EEXIST;
+      kv::Batch batch;
+      batch.ExpectAbsent(data_, child.key);
+      batch.Put(data_, child.key, std::string());
+      if (!options_.nometa) {
+        if (int err = EnsureMeta()) return err;
+        batch.Put(meta_.load(), FileMetaKey(child.key),
+                  EncodeMetadata(NewMeta(S_IFREG | (mode & 07777), caller, dir)));
+      }
+      kv::Status s = store_->Write({options_.sync}, batch);
+      if (s.IsConditionFailed()) return EEXIST;
+      if (!s.ok()) return Fail(s, "create", child.key);
+      child.file_exists = true;
+      child.value = kv::Value();
+      flags &= ~O_TRUNC;
+    } else if (flags & O_EXCL) {
+      return EEXIST;
+    }
+  }
+  if (int err = FillEntry(parent, child, entry, 1)) return err;
+  if (int err = Open(entry->node, flags, out)) {
+    Forget(entry->node, 1);
+    *entry = {};
+    return err;
+  }
+  if (flags & O_TRUNC) entry->attr.st_size = 0, entry->attr.st_blocks = 0;
+  return 0;
+}
+
+int Filesystem::Read(NodeId node, uint64_t fh, uint64_t offset, size_t size, ReadResult* out) {
+  if (fh != 0) {
+    FileHandle* handle = FileHandleFrom(fh);
+    if (!handle->writable) {
+      out->data = handle->value.Sub(offset, size);
+      return 0;
+    }
+    std::lock_guard lock(handle->mutex);
+    if (offset >= handle->buffer.size()) {
+      out->data = kv::Value();
+    } else {
+      out->data = kv::Value::Copy(std::string_view(handle->buffer).substr(offset, size));
+    }
+    return 0;
+  }
+  NodeInfo info;
+  if (!inodes_.Get(node, &info)) return ENOENT;
+  if (info.kind == NodeKind::kDirectory) return EISDIR;
+  kv::Value value;
+  kv::Status s = store_->Get({}, data_, info.key, &value);
+  if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", info.key);
+  out->data = value.Sub(offset, size);
+  return 0;
+}
+
+int Filesystem::Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written) {
+  FileHandle* handle = FileHandleFrom(fh);
+  if (!handle || !handle->writable) return EBADF;
+  std::lock_guard lock(handle->mutex);
+  if (handle->append) offset = handle->buffer.size();
+  uint64_t end = offset + data.size();
+  if (end > options_.max_value_size || end < offset) return EFBIG;
+  if (end > handle->buffer.size()) handle->buffer.resize(end, '\0');
+  if (!data.empty()) std::memcpy(handle->buffer.data() + offset, data.data(), data.size());
+  handle->dirty = true;
+  inodes_.SetWriterSize(handle->node, handle->buffer.size());
+  *written = data.size();
+  return 0;
+}
+
+int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
+  if (!handle->dirty) {
+    if (!sync) return 0;
+    kv::Status s = store_->SyncWal();
+    return s.ok() ? 0 : Fail(s, "sync WAL", "");
+  }
+  std::shared_lock ns(namespace_mutex_);
+  NodeInfo info;
+  if (!inodes_.Get(handle->node, &info)) return ENOENT;
+  if (info.detached) {
+    // Unlinked while open: the bytes live on in this handle only.
+    handle->dirty = false;
+    return 0;
+  }
+  kv::Batch batch;
+  batch.Put(data_, info.key, handle->buffer);
+  if (!options_.nometa) {
+    if (int err = EnsureMeta()) return err;
+    Metadata meta;
+    if (!LoadMeta(FileMetaKey(info.key), &meta)) {
+      meta.mode = S_IFREG | options_.defaults.file_mode;
+      meta.uid = options_.defaults.uid;
+      meta.gid = options_.defaults.gid;
+    }
+    meta.mtime = meta.ctime = NowNs();
+    if (meta.atime == 0) meta.atime = meta.mtime;
+    batch.Put(meta_.load(), FileMetaKey(info.key), EncodeMetadata(meta));
+  }
+  kv::Status s = store_->Write({sync || options_.sync}, batch);
+  if (!s.ok()) return Fail(s, "commit", info.key);
+  handle->dirty = false;
+  return 0;
+}
+
+int Filesystem::Flush(uint64_t fh) {
+  FileHandle* handle = FileHandleFrom(fh);
+  if (!handle || !handle->writable) return 0;
+  std::lock_guard lock(handle->mutex);
+  return CommitLocked(handle, false);
+}
+
+int Filesystem::Fsync(uint64_t fh, bool datasync) {
+  FileHandle* handle = FileHandleFrom(fh);
+  if (!handle) return EBADF;
+  if (!handle->writable) {
+    kv::Status s = store_->SyncWal();
+    return s.ok() ? 0 : Fail(s, "sync WAL", "");
+  }
+  std::lock_guard lock(handle->mutex);
+  return CommitLocked(handle, true);
+}
+
+void Filesystem::Release(uint64_t fh) {
+  FileHandle* handle = FileHandleFrom(fh);
+  if (!handle) return;
+  {
+    std::lock_guard lock(handle->mutex);
+    if (handle->dirty) {
+      if (int err = CommitLocked(handle, false)) {
+        spdlog::error("writes to node {} were lost at release: errno {}", handle->node, err);
+      }
+    }
+  }
+  inodes_.CloseHandle(handle->node, handle->writable);
+  delete handle;
+}
+
+int Filesystem::Truncate(const NodeInfo& node, uint64_t fh, uint64_t size) {
+  if (size > options_.max_value_size) return EFBIG;
+  FileHandle* handle = fh ? FileHandleFrom(fh) : nullptr;
+  if (handle && handle->writable) {
+    std::lock_guard lock(handle->mutex);
+    handle->buffer.resize(size, '\0');
+    handle->dirty = true;
+    inodes_.SetWriterSize(handle->node, size);
+    return 0;
+  }
+  if (node.detached) return 0;
+  std::shared_lock ns(namespace_mutex_);
+  kv::Value value;
+  kv::Status s = store_->Get({}, data_, node.key, &value);
+  if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", node.key);
+  if (value.size() == size) return 0;
+  std::string bytes(value.view().substr(0, size));
+  bytes.resize(size, '\0');
+  kv::Batch batch;
+  batch.Put(data_, node.key, std::move(bytes));
+  if (!options_.nometa && meta_.load()) {
+    Metadata meta;
+    if (LoadMeta(FileMetaKey(node.key), &meta)) {
+      meta.mtime = meta.ctime = NowNs();
+      batch.Put(meta_.load(), FileMetaKey(node.key), EncodeMetadata(meta));
+    }
+  }
+  s = store_->Write({options_.sync}, batch);
+  if (!s.ok()) return Fail(s, "truncate", node.key);
+  if (node.open_writers > 0) inodes_.SetWriterSize(node.id, size);
+  return 0;
+}
+
+}  // namespace rocksfs::fs

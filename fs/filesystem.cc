@@ -1,0 +1,544 @@
+// Filesystem: construction, name resolution, attributes, xattrs, statfs.
+// File I/O is in file_ops.cc, namespace changes in namespace_ops.cc and
+// listing in readdir.cc.
+#include "fs/filesystem.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fs/errno_map.h"
+#include "fs/filesystem_internal.h"
+
+namespace rocksfs::fs {
+namespace {
+
+constexpr size_t kXattrNameMax = 255;
+constexpr size_t kXattrValueMax = 64 * 1024;  // XATTR_SIZE_MAX
+constexpr std::string_view kUserXattrPrefix = "user.";
+
+void SetTime(struct timespec* ts, TimeNs t) {
+  ts->tv_sec = t / 1000000000;
+  ts->tv_nsec = t % 1000000000;
+  if (ts->tv_nsec < 0) {
+    ts->tv_nsec += 1000000000;
+    ts->tv_sec -= 1;
+  }
+}
+
+// Times shown for keys without metadata: the DB's creation time, so they are
+// the same at every mount (make and rsync compare them).
+TimeNs StoreCreationTime(const std::string& path) {
+  struct stat st;
+  for (const char* name : {"/IDENTITY", "/CURRENT"}) {
+    if (::stat((path + name).c_str(), &st) == 0) {
+      return static_cast<TimeNs>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+ino_t StableIno(NodeKind kind, std::string_view key) {
+  if (kind == NodeKind::kDirectory && key.empty()) return kRootNode;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  };
+  mix(kind == NodeKind::kDirectory ? 'd' : 'f');
+  for (char c : key) mix(static_cast<unsigned char>(c));
+  if (h <= kRootNode) h += 2;
+  return static_cast<ino_t>(h);
+}
+
+std::string MetaColumnFamilyName(std::string_view cf) {
+  if (cf == "default") return "rocksfs.meta";
+  return "rocksfs.meta." + std::string(cf);
+}
+
+Filesystem::Filesystem(kv::Store* store, FilesystemOptions options)
+    : store_(store),
+      options_(std::move(options)),
+      codec_(options_.delimiter),
+      inodes_(options_.delimiter),
+      read_only_(store->read_only()) {}
+
+Filesystem::~Filesystem() = default;
+
+int Filesystem::Create(kv::Store* store, FilesystemOptions options,
+                       std::unique_ptr<Filesystem>* out, std::string* error) {
+  if (!PathCodec::IsValidDelimiter(options.delimiter)) {
+    *error = "delimiter '%' is the escape character and cannot split keys";
+    return EINVAL;
+  }
+  if (options.column_family.rfind("rocksfs.meta", 0) == 0) {
+    *error = "column family '" + options.column_family + "' holds rocksfs metadata, not user data";
+    return EINVAL;
+  }
+  std::unique_ptr<Filesystem> fs(new Filesystem(store, std::move(options)));
+  kv::Status s = store->GetColumnFamily(fs->options_.column_family, false, &fs->data_);
+  if (!s.ok()) {
+    *error = s.IsNotFound() ? "column family '" + fs->options_.column_family + "' does not exist"
+                            : "cannot open column family: " + s.ToString();
+    return s.IsNotFound() ? ENOENT : ErrnoFromStatus(s);
+  }
+  fs->meta_cf_name_ = MetaColumnFamilyName(fs->options_.column_family);
+  if (!fs->options_.nometa) {
+    kv::ColumnFamily* meta = nullptr;
+    if (store->GetColumnFamily(fs->meta_cf_name_, false, &meta).ok()) fs->meta_ = meta;
+  }
+  fs->options_.defaults.time = StoreCreationTime(store->path());
+  *out = std::move(fs);
+  return 0;
+}
+
+int Filesystem::Fail(const kv::Status& status, std::string_view op, std::string_view key) const {
+  int err = ErrnoFromStatus(status);
+  auto level = err == ENOSPC || err == EROFS ? spdlog::level::warn : spdlog::level::err;
+  spdlog::log(level, "{} of key '{}' failed: {} (errno {})", op, key, status.ToString(), err);
+  return err;
+}
+
+int Filesystem::CheckWritable() const { return read_only_ ? EROFS : 0; }
+
+int Filesystem::EnsureMeta() {
+  if (meta_.load()) return 0;
+  if (options_.nometa) return ENOTSUP;
+  if (read_only_) return EROFS;
+  std::lock_guard lock(meta_create_mutex_);
+  if (meta_.load()) return 0;
+  kv::ColumnFamily* meta = nullptr;
+  kv::Status s = store_->GetColumnFamily(meta_cf_name_, true, &meta);
+  if (!s.ok()) return Fail(s, "create metadata column family", meta_cf_name_);
+  spdlog::info("created metadata column family '{}'", meta_cf_name_);
+  meta_ = meta;
+  return 0;
+}
+
+bool Filesystem::LoadMeta(std::string_view meta_key, Metadata* meta) {
+  kv::ColumnFamily* cf = meta_.load();
+  if (!cf) return false;
+  kv::Value value;
+  kv::Status s = store_->Get({}, cf, meta_key, &value);
+  if (!s.ok()) {
+    if (!s.IsNotFound()) (void)Fail(s, "read metadata", meta_key);
+    return false;
+  }
+  if (!DecodeMetadata(value.view(), meta)) {
+    spdlog::warn("malformed metadata record for key '{}'; using defaults", meta_key);
+    return false;
+  }
+  return true;
+}
+
+bool Filesystem::DirHasMarker(std::string_view prefix) {
+  kv::ColumnFamily* cf = meta_.load();
+  if (!cf) return false;
+  bool exists = false;
+  kv::Status s = store_->Exists({}, cf, DirMetaKey(prefix), &exists);
+  return s.ok() && exists;
+}
+
+bool Filesystem::DirExists(std::string_view prefix, kv::Status* status) {
+  if (prefix.empty()) return true;  // the root
+  kv::ScanOptions scan;
+  scan.lower_bound = std::string(prefix);
+  scan.upper_bound = kv::PrefixSuccessor(prefix);
+  auto it = store_->NewIterator(data_, scan);
+  it->Seek(prefix);
+  if (it->Valid()) return true;
+  *status = it->status();
+  if (!status->ok()) return false;
+  return DirHasMarker(prefix);
+}
+
+bool Filesystem::DirIsEmpty(std::string_view prefix, std::string_view ignoring_key,
+                            kv::Status* status) {
+  // `ignoring_key` is a key or a directory prefix about to be removed.
+  bool ignoring_dir = !ignoring_key.empty() && ignoring_key.back() == options_.delimiter;
+  std::string ignore_end = ignoring_dir ? kv::PrefixSuccessor(ignoring_key)
+                                        : std::string(ignoring_key) + '\0';
+  auto outside_ignored = [&](std::string_view key) {
+    return ignoring_key.empty() || key < ignoring_key || key >= ignore_end;
+  };
+  kv::ScanOptions scan;
+  scan.lower_bound = std::string(prefix);
+  scan.upper_bound = kv::PrefixSuccessor(prefix);
+  auto it = store_->NewIterator(data_, scan);
+  for (it->Seek(prefix); it->Valid(); it->Seek(ignore_end)) {
+    if (outside_ignored(it->key())) return false;
+    if (ignore_end <= it->key()) break;
+  }
+  *status = it->status();
+  if (!status->ok()) return false;
+  if (kv::ColumnFamily* cf = meta_.load()) {
+    std::string begin = DirMetaKey(prefix) + '\0';
+    kv::ScanOptions meta_scan;
+    meta_scan.lower_bound = begin;
+    meta_scan.upper_bound = kv::PrefixSuccessor(DirMetaKey(prefix));
+    auto mit = store_->NewIterator(cf, meta_scan);
+    for (mit->Seek(begin); mit->Valid(); mit->Seek(DirMetaKey(ignore_end))) {
+      std::string_view data_key = mit->key().substr(1);
+      if (outside_ignored(data_key)) return false;
+      if (ignore_end <= data_key) break;
+    }
+    *status = mit->status();
+  }
+  return status->ok();
+}
+
+void Filesystem::KeepParentAlive(std::string_view prefix, std::string_view removed_key,
+                                 kv::Batch* batch) {
+  if (prefix.empty() || options_.nometa || DirHasMarker(prefix)) return;
+  kv::Status s;
+  if (!DirIsEmpty(prefix, removed_key, &s) || !s.ok()) return;
+  if (EnsureMeta() != 0) return;
+  Metadata meta;
+  meta.mode = S_IFDIR | options_.defaults.dir_mode;
+  meta.uid = options_.defaults.uid;
+  meta.gid = options_.defaults.gid;
+  meta.mtime = meta.ctime = meta.atime = NowNs();
+  batch->Put(meta_.load(), DirMetaKey(prefix), EncodeMetadata(meta));
+}
+
+int Filesystem::ResolveChild(const NodeInfo& parent, std::string_view name, Child* child) {
+  if (parent.kind != NodeKind::kDirectory) return ENOTDIR;
+  if (name.size() > kNameMax) return ENAMETOOLONG;
+  bool at_root = parent.key.empty();
+  DecodedName decoded;
+  if (int err = codec_.Decode(name, at_root, &decoded)) return err;
+  if (decoded.hashed) return ResolveHashed(parent, name, child);
+  child->component = std::move(decoded.component);
+  child->role = decoded.role;
+  child->key = parent.key + child->component;
+  child->prefix = child->key + options_.delimiter;
+  kv::Status s;
+  child->dir_exists = DirExists(child->prefix, &s);
+  if (!s.ok()) return Fail(s, "scan", child->prefix);
+  if (!child->dir_exists) {
+    NodeId pending = inodes_.Find(parent.id, NodeKind::kDirectory, child->component);
+    NodeInfo info;
+    if (pending && inodes_.Get(pending, &info) && info.pending) {
+      child->dir_exists = true;
+      child->pending_dir = pending;
+    }
+  }
+  s = store_->Get({}, data_, child->key, &child->value);
+  if (s.ok()) {
+    child->file_exists = true;
+  } else if (!s.IsNotFound()) {
+    return Fail(s, "read", child->key);
+  }
+  return 0;
+}
+
+int Filesystem::ResolveHashed(const NodeInfo& parent, std::string_view name, Child* child) {
+  // "%#H" names stand for components too long for NAME_MAX. Walk the
+  // distinct components that start with the name's prefix and pick the one
+  // that encodes to exactly this name.
+  bool at_root = parent.key.empty();
+  DecodedName decoded;
+  if (int err = codec_.Decode(name, at_root, &decoded)) return err;
+  std::string start = parent.key + decoded.component;
+  kv::ScanOptions scan;
+  scan.lower_bound = start;
+  scan.upper_bound = kv::PrefixSuccessor(start);
+  auto it = store_->NewIterator(data_, scan);
+  it->Seek(start);
+  while (it->Valid()) {
+    std::string_view rest = it->key().substr(parent.key.size());
+    size_t end = rest.find(options_.delimiter);
+    std::string component(rest.substr(0, end));
+    if (PathCodec::Hash(component) == decoded.hash &&
+        codec_.Encode(component, decoded.role, at_root) == name) {
+      std::string found = codec_.Encode(component, NameRole::kPlain, at_root);
+      if (decoded.role == NameRole::kDirValue) found = codec_.Encode(component, decoded.role, at_root);
+      // Resolve the found component as an ordinary name.
+      Child resolved;
+      resolved.component = component;
+      resolved.role = decoded.role;
+      resolved.hashed = true;
+      resolved.key = parent.key + component;
+      resolved.prefix = resolved.key + options_.delimiter;
+      kv::Status s;
+      resolved.dir_exists = DirExists(resolved.prefix, &s);
+      if (!s.ok()) return Fail(s, "scan", resolved.prefix);
+      s = store_->Get({}, data_, resolved.key, &resolved.value);
+      if (s.ok()) resolved.file_exists = true;
+      else if (!s.IsNotFound()) return Fail(s, "read", resolved.key);
+      *child = std::move(resolved);
+      return 0;
+    }
+    std::string skip = parent.key + component;
+    if (end != std::string_view::npos) skip = kv::PrefixSuccessor(skip + options_.delimiter);
+    else skip.push_back('\0');
+    it->SkipTo(skip);
+  }
+  if (!it->status().ok()) return Fail(it->status(), "scan", start);
+  child->component.clear();
+  child->hashed = true;
+  return ENOENT;
+}
+
+void Filesystem::FillAttr(NodeKind kind, std::string_view key, uint64_t size, const Metadata* meta,
+                          struct stat* st) const {
+  *st = {};
+  const Defaults& d = options_.defaults;
+  st->st_ino = StableIno(kind, key);
+  st->st_nlink = 1;  // 1 for directories too: "subdirectory count unknown"
+  st->st_blksize = 4096;
+  if (kind == NodeKind::kDirectory) {
+    st->st_mode = S_IFDIR | d.dir_mode;
+    st->st_size = 4096;
+  } else {
+    st->st_mode = S_IFREG | d.file_mode;
+    st->st_size = static_cast<off_t>(size);
+  }
+  st->st_uid = d.uid;
+  st->st_gid = d.gid;
+  TimeNs mtime = d.time, ctime = d.time, atime = d.time;
+  if (meta) {
+    mode_t type = meta->mode & S_IFMT;
+    if (kind == NodeKind::kDirectory) type = S_IFDIR;
+    else if (type != S_IFLNK) type = S_IFREG;
+    st->st_mode = type | (meta->mode & 07777);
+    st->st_uid = meta->uid;
+    st->st_gid = meta->gid;
+    mtime = meta->mtime;
+    ctime = meta->ctime;
+    atime = meta->atime;
+  }
+  st->st_blocks = (st->st_size + 511) / 512;
+  SetTime(&st->st_mtim, mtime);
+  SetTime(&st->st_ctim, ctime);
+  SetTime(&st->st_atim, atime);
+}
+
+int Filesystem::StatKey(NodeKind kind, std::string_view key, const NodeInfo* node,
+                        struct stat* st) {
+  Metadata meta;
+  if (kind == NodeKind::kDirectory) {
+    bool has = LoadMeta(DirMetaKey(key), &meta);
+    FillAttr(kind, key, 0, has ? &meta : nullptr, st);
+    return 0;
+  }
+  uint64_t size = 0;
+  if (node && (node->open_writers > 0 || node->detached)) {
+    size = node->writer_size;
+  } else {
+    kv::Value value;
+    kv::Status s = store_->Get({}, data_, key, &value);
+    if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", key);
+    size = value.size();
+  }
+  bool has = LoadMeta(FileMetaKey(key), &meta);
+  FillAttr(kind, key, size, has ? &meta : nullptr, st);
+  if (node && node->detached) st->st_nlink = 0;
+  return 0;
+}
+
+int Filesystem::FillEntry(NodeId parent, const Child& child, Entry* out, uint64_t lookups) {
+  Metadata meta;
+  if (child.is_dir()) {
+    bool has = LoadMeta(DirMetaKey(child.prefix), &meta);
+    FillAttr(NodeKind::kDirectory, child.prefix, 0, has ? &meta : nullptr, &out->attr);
+    out->node = child.pending_dir ? child.pending_dir
+                                  : inodes_.Acquire(parent, NodeKind::kDirectory, child.component, 0);
+    if (lookups) out->node = inodes_.Acquire(parent, NodeKind::kDirectory, child.component, lookups);
+    return 0;
+  }
+  if (!child.is_file()) return ENOENT;
+  bool has = LoadMeta(FileMetaKey(child.key), &meta);
+  uint64_t size = child.value.size();
+  NodeId id = inodes_.Acquire(parent, NodeKind::kFile, child.component, lookups);
+  NodeInfo info;
+  if (inodes_.Get(id, &info) && info.open_writers > 0) size = info.writer_size;
+  FillAttr(NodeKind::kFile, child.key, size, has ? &meta : nullptr, &out->attr);
+  out->node = id;
+  return 0;
+}
+
+int Filesystem::Lookup(NodeId parent, std::string_view name, Entry* out) {
+  *out = {};
+  NodeInfo dir;
+  if (!inodes_.Get(parent, &dir)) return ENOENT;
+  Child child;
+  int err = ResolveChild(dir, name, &child);
+  if (err == EINVAL) return ENOENT;  // a name no key can have
+  if (err) return err;
+  if (!child.is_dir() && !child.is_file()) return 0;  // negative entry
+  return FillEntry(parent, child, out, 1);
+}
+
+void Filesystem::Forget(NodeId node, uint64_t count) { inodes_.Forget(node, count); }
+
+int Filesystem::GetAttr(NodeId node, struct stat* out) {
+  NodeInfo info;
+  if (!inodes_.Get(node, &info)) return ENOENT;
+  return StatKey(info.kind, info.key, &info, out);
+}
+
+int Filesystem::Readlink(NodeId node, std::string* target) {
+  NodeInfo info;
+  if (!inodes_.Get(node, &info)) return ENOENT;
+  Metadata meta;
+  if (info.kind != NodeKind::kFile || !LoadMeta(FileMetaKey(info.key), &meta) ||
+      (meta.mode & S_IFMT) != S_IFLNK) {
+    return EINVAL;
+  }
+  kv::Value value;
+  kv::Status s = store_->Get({}, data_, info.key, &value);
+  if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", info.key);
+  target->assign(value.view());
+  return 0;
+}
+
+int Filesystem::StatFs(struct statvfs* out) {
+  *out = {};
+  struct statvfs disk;
+  if (::statvfs(store_->path().c_str(), &disk) != 0) return errno;
+  kv::Usage usage;
+  (void)store_->GetUsage(data_, &usage);
+  constexpr uint64_t kBlock = 4096;
+  out->f_bsize = kBlock;
+  out->f_frsize = kBlock;
+  out->f_blocks = disk.f_blocks * disk.f_frsize / kBlock;
+  out->f_bfree = disk.f_bfree * disk.f_frsize / kBlock;
+  out->f_bavail = disk.f_bavail * disk.f_frsize / kBlock;
+  // A key costs about 64 bytes at least: that bounds how many more fit.
+  uint64_t free_keys = disk.f_bavail * disk.f_frsize / 64;
+  out->f_files = usage.estimated_keys + free_keys;
+  out->f_ffree = free_keys;
+  out->f_favail = free_keys;
+  out->f_namemax = kNameMax;
+  if (read_only_) out->f_flag |= ST_RDONLY;
+  return 0;
+}
+
+// Attribute changes other than size; size is handled in file_ops.cc.
+int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
+                        struct stat* out) {
+  if (int err = CheckWritable()) return err;
+  NodeInfo info;
+  if (!inodes_.Get(node, &info)) return ENOENT;
+  if (request.size) {
+    if (info.kind == NodeKind::kDirectory) return EISDIR;
+    if (int err = Truncate(info, fh, *request.size)) return err;
+    if (!inodes_.Get(node, &info)) return ENOENT;
+  }
+  bool meta_change = request.mode || request.uid || request.gid || request.atime || request.mtime;
+  if (meta_change && !info.detached) {
+    if (options_.nometa) return EPERM;
+    if (int err = EnsureMeta()) return err;
+    std::shared_lock ns(namespace_mutex_);
+    std::string meta_key =
+        info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
+    Metadata meta;
+    if (!LoadMeta(meta_key, &meta)) {
+      struct stat st;
+      if (int err = StatKey(info.kind, info.key, &info, &st)) return err;
+      meta.mode = st.st_mode;
+      meta.uid = st.st_uid;
+      meta.gid = st.st_gid;
+      meta.mtime = meta.atime = meta.ctime = options_.defaults.time;
+    }
+    if (request.mode) meta.mode = (meta.mode & S_IFMT) | (*request.mode & 07777);
+    if (request.uid) meta.uid = *request.uid;
+    if (request.gid) meta.gid = *request.gid;
+    if (request.atime) meta.atime = *request.atime;
+    if (request.mtime) meta.mtime = *request.mtime;
+    meta.ctime = NowNs();
+    kv::Batch batch;
+    batch.Put(meta_.load(), meta_key, EncodeMetadata(meta));
+    if (info.kind == NodeKind::kFile) batch.ExpectPresent(data_, info.key);
+    kv::Status s = store_->Write({options_.sync}, batch);
+    if (s.IsConditionFailed()) return ENOENT;
+    if (!s.ok()) return Fail(s, "set attributes", info.key);
+  }
+  return StatKey(info.kind, info.key, &info, out);
+}
+
+int Filesystem::SetXattr(NodeId node, std::string_view name, std::string_view value, int flags) {
+  if (int err = CheckWritable()) return err;
+  if (name.rfind(kUserXattrPrefix, 0) != 0) return ENOTSUP;
+  if (name.size() > kXattrNameMax || name.size() == kUserXattrPrefix.size()) return ERANGE;
+  if (value.size() > kXattrValueMax) return E2BIG;
+  if (options_.nometa) return ENOTSUP;
+  if (int err = EnsureMeta()) return err;
+  NodeInfo info;
+  if (!inodes_.Get(node, &info) || info.detached) return ENOENT;
+  std::unique_lock ns(namespace_mutex_);
+  std::string meta_key =
+      info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
+  Metadata meta;
+  if (!LoadMeta(meta_key, &meta)) {
+    struct stat st;
+    if (int err = StatKey(info.kind, info.key, &info, &st)) return err;
+    meta.mode = st.st_mode;
+    meta.uid = st.st_uid;
+    meta.gid = st.st_gid;
+    meta.mtime = meta.atime = options_.defaults.time;
+  }
+  bool exists = meta.xattrs.count(std::string(name)) > 0;
+  if ((flags & XATTR_CREATE) && exists) return EEXIST;
+  if ((flags & XATTR_REPLACE) && !exists) return ENODATA;
+  meta.xattrs[std::string(name)] = std::string(value);
+  meta.ctime = NowNs();
+  kv::Batch batch;
+  batch.Put(meta_.load(), meta_key, EncodeMetadata(meta));
+  kv::Status s = store_->Write({options_.sync}, batch);
+  return s.ok() ? 0 : Fail(s, "set xattr", info.key);
+}
+
+int Filesystem::GetXattr(NodeId node, std::string_view name, std::string* value) {
+  NodeInfo info;
+  if (!inodes_.Get(node, &info)) return ENOENT;
+  if (name.rfind(kUserXattrPrefix, 0) != 0) return ENODATA;
+  Metadata meta;
+  std::string meta_key =
+      info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
+  if (!LoadMeta(meta_key, &meta)) return ENODATA;
+  auto it = meta.xattrs.find(std::string(name));
+  if (it == meta.xattrs.end()) return ENODATA;
+  *value = it->second;
+  return 0;
+}
+
+int Filesystem::ListXattr(NodeId node, std::string* names) {
+  NodeInfo info;
+  if (!inodes_.Get(node, &info)) return ENOENT;
+  names->clear();
+  Metadata meta;
+  std::string meta_key =
+      info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
+  if (!LoadMeta(meta_key, &meta)) return 0;
+  for (const auto& [name, value] : meta.xattrs) {
+    names->append(name);
+    names->push_back('\0');
+  }
+  return 0;
+}
+
+int Filesystem::RemoveXattr(NodeId node, std::string_view name) {
+  if (int err = CheckWritable()) return err;
+  if (name.rfind(kUserXattrPrefix, 0) != 0) return ENOTSUP;
+  NodeInfo info;
+  if (!inodes_.Get(node, &info) || info.detached) return ENOENT;
+  std::unique_lock ns(namespace_mutex_);
+  std::string meta_key =
+      info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
+  Metadata meta;
+  if (!LoadMeta(meta_key, &meta) || meta.xattrs.erase(std::string(name)) == 0) return ENODATA;
+  meta.ctime = NowNs();
+  kv::Batch batch;
+  batch.Put(meta_.load(), meta_key, EncodeMetadata(meta));
+  kv::Status s = store_->Write({options_.sync}, batch);
+  return s.ok() ? 0 : Fail(s, "remove xattr", info.key);
+}
+
+}  // namespace rocksfs::fs

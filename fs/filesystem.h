@@ -1,0 +1,234 @@
+// Filesystem: POSIX file and directory semantics over a kv::Store.
+//
+// This is the core of rocksfs, callable without a kernel: every operation
+// takes nodeids and names, returns 0 or a positive errno, and knows nothing of
+// FUSE (fs/fuse_adapter.cc is the thin layer that unpacks requests and
+// replies). The mapping it implements:
+//   - the mounted column family holds the user's keys verbatim; a key split on
+//     the delimiter is a path (names escaped by PathCodec);
+//   - a directory exists while a key lies under its prefix, or while the
+//     metadata column family holds a marker for it (mkdir, or a directory
+//     whose last entry was removed through the mount);
+//   - an open file buffers its writes and commits them as one Put when it is
+//     flushed (close), fsync'd or released: readers see the old value or the
+//     new one, never a mix;
+//   - every namespace change (create, unlink, mkdir, rmdir, rename) is one
+//     atomic kv::Batch.
+//
+// Errors are the errno values of ../shared/SPEC.md: ENOENT, EEXIST, ENOTDIR,
+// EISDIR, ENOTEMPTY, EINVAL, ENAMETOOLONG, EFBIG, EROFS, EXDEV, EPERM,
+// ENOTSUP, ENOSPC, EIO, EBADF. Failures of the store are logged once here.
+//
+// Thread-safety: every method may be called from any number of threads at
+// once. File and directory handles (the uint64_t fh values) must not be used
+// after Release/ReleaseDir.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+#include "fs/inode_table.h"
+#include "fs/metadata.h"
+#include "fs/path_codec.h"
+#include "kv/store.h"
+
+namespace rocksfs::fs {
+
+struct FilesystemOptions {
+  char delimiter = '/';
+  std::string column_family = "default";
+  bool nometa = false;            // never create the metadata column family
+  bool sync = false;              // every commit syncs the WAL
+  uint64_t max_value_size = 256ull << 20;  // bytes; EFBIG beyond
+  Defaults defaults;              // owner and modes for keys without metadata;
+                                  // defaults.time is filled in by Create()
+  // A directory rename moves every key under it in one batch; past these
+  // limits it fails with EXDEV so that mv(1) falls back to copying.
+  uint64_t max_rename_keys = 100000;
+  uint64_t max_rename_bytes = 256ull << 20;
+};
+
+// Who is asking (fuse_req_ctx): new files and directories take its ids.
+struct Caller {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// The result of a lookup-like call. node == 0 means "no such name": the FUSE
+// adapter replies with a negative entry so the kernel caches the miss.
+struct Entry {
+  NodeId node = 0;
+  struct stat attr {};
+};
+
+struct SetAttrRequest {
+  std::optional<mode_t> mode;      // permission bits (and S_ISUID etc.)
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::optional<uint64_t> size;    // truncate / extend with zeros
+  std::optional<TimeNs> atime;
+  std::optional<TimeNs> mtime;
+};
+
+// Bytes returned by Read: `data` views memory kept alive by the Value.
+struct ReadResult {
+  kv::Value data;
+};
+
+// Flags the adapter turns into fuse_file_info bits.
+struct OpenResult {
+  uint64_t fh = 0;
+  bool keep_cache = true;   // the page cache may be kept across opens
+  bool noflush = false;     // nothing to commit at close (read-only handle)
+  bool direct_io = false;
+};
+
+struct DirEntry {
+  std::string name;
+  struct stat attr {};  // st_ino and the type bits always; the rest with plus
+  NodeId node = 0;      // plus only: a node with one lookup added
+};
+
+// Receives directory entries; returns false when its buffer is full (the
+// entry was not taken and will be offered again by the next ReadDir).
+using DirFiller = std::function<bool(const DirEntry& entry, off_t next_offset)>;
+
+// The kernel's caches of names and inodes, which the core invalidates when
+// it changes something the kernel could not see. Implemented by the adapter.
+class KernelCache {
+ public:
+  virtual ~KernelCache() = default;
+  virtual void InvalidateInode(NodeId node) = 0;
+  virtual void InvalidateEntry(NodeId parent, std::string_view name) = 0;
+};
+
+class Filesystem {
+ public:
+  // Opens the filesystem view of `store` (which must outlive it). Fails with
+  // a one-line *error when the column family or delimiter is unusable.
+  [[nodiscard]] static int Create(kv::Store* store, FilesystemOptions options,
+                                  std::unique_ptr<Filesystem>* out, std::string* error);
+  ~Filesystem();
+
+  void SetKernelCache(KernelCache* cache) { kernel_cache_ = cache; }
+  bool read_only() const { return read_only_; }
+  const FilesystemOptions& options() const { return options_; }
+
+  [[nodiscard]] int Lookup(NodeId parent, std::string_view name, Entry* out);
+  void Forget(NodeId node, uint64_t count);
+  [[nodiscard]] int GetAttr(NodeId node, struct stat* out);
+  [[nodiscard]] int SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
+                            struct stat* out);
+
+  [[nodiscard]] int Open(NodeId node, int flags, OpenResult* out);
+  [[nodiscard]] int Create(NodeId parent, std::string_view name, mode_t mode, int flags,
+                           const Caller& caller, Entry* entry, OpenResult* out);
+  // fh == 0 reads the committed value (zero-message opens on read-only mounts).
+  [[nodiscard]] int Read(NodeId node, uint64_t fh, uint64_t offset, size_t size, ReadResult* out);
+  [[nodiscard]] int Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written);
+  // Commits the handle's pending writes (close).
+  [[nodiscard]] int Flush(uint64_t fh);
+  // Commits and makes everything durable against a machine crash.
+  [[nodiscard]] int Fsync(uint64_t fh, bool datasync);
+  // Commits what is still pending (e.g. mmap writes after close) and frees fh.
+  void Release(uint64_t fh);
+
+  [[nodiscard]] int Mknod(NodeId parent, std::string_view name, mode_t mode, const Caller& caller,
+                          Entry* out);
+  [[nodiscard]] int Mkdir(NodeId parent, std::string_view name, mode_t mode, const Caller& caller,
+                          Entry* out);
+  [[nodiscard]] int Unlink(NodeId parent, std::string_view name);
+  [[nodiscard]] int Rmdir(NodeId parent, std::string_view name);
+  // flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE (files only).
+  [[nodiscard]] int Rename(NodeId parent, std::string_view name, NodeId new_parent,
+                           std::string_view new_name, unsigned flags);
+  [[nodiscard]] int Symlink(std::string_view target, NodeId parent, std::string_view name,
+                            const Caller& caller, Entry* out);
+  [[nodiscard]] int Readlink(NodeId node, std::string* target);
+  [[nodiscard]] int Link(NodeId node, NodeId new_parent, std::string_view new_name);
+
+  [[nodiscard]] int OpenDir(NodeId node, uint64_t* fh);
+  // Streams entries from `offset` (0 = start; otherwise a next_offset this
+  // handle passed to the filler). "." and ".." come first. With `plus`,
+  // entries carry full attributes and a lookup each.
+  [[nodiscard]] int ReadDir(NodeId node, uint64_t fh, off_t offset, bool plus,
+                            const DirFiller& fill);
+  void ReleaseDir(uint64_t fh);
+
+  [[nodiscard]] int StatFs(struct statvfs* out);
+
+  // Extended attributes (user.* only; others ENOTSUP). flags: XATTR_CREATE,
+  // XATTR_REPLACE. GetXattr/ListXattr with size 0 report the size needed;
+  // a too-small size gives ERANGE.
+  [[nodiscard]] int SetXattr(NodeId node, std::string_view name, std::string_view value, int flags);
+  [[nodiscard]] int GetXattr(NodeId node, std::string_view name, std::string* value);
+  [[nodiscard]] int ListXattr(NodeId node, std::string* names);  // NUL-separated
+  [[nodiscard]] int RemoveXattr(NodeId node, std::string_view name);
+
+  InodeTable& inodes() { return inodes_; }
+
+  // Opaque to users; defined in fs/filesystem_internal.h.
+  struct FileHandle;
+  struct DirHandle;
+  struct Child;
+
+ private:
+  Filesystem(kv::Store* store, FilesystemOptions options);
+
+  // Resolves `name` under directory `parent`. Returns 0 and fills *child, or
+  // an errno (ENOENT, ENOTDIR, ENAMETOOLONG, EINVAL).
+  int ResolveChild(const NodeInfo& parent, std::string_view name, Child* child);
+  int ResolveHashed(const NodeInfo& parent, std::string_view name, Child* child);
+  bool DirExists(std::string_view prefix, kv::Status* status);
+  bool DirHasMarker(std::string_view prefix);
+  bool DirIsEmpty(std::string_view prefix, std::string_view ignoring_key, kv::Status* status);
+  // Adds a marker for `prefix` to `batch` when removing `removed_key` would
+  // leave that (implied) directory empty, so it outlives its last entry.
+  void KeepParentAlive(std::string_view prefix, std::string_view removed_key, kv::Batch* batch);
+
+  bool LoadMeta(std::string_view meta_key, Metadata* meta);
+  int EnsureMeta();
+  void FillAttr(NodeKind kind, std::string_view key, uint64_t size, const Metadata* meta,
+                struct stat* st) const;
+  int FillEntry(NodeId parent, const Child& child, Entry* out, uint64_t lookups);
+  int StatKey(NodeKind kind, std::string_view key, const NodeInfo* node, struct stat* st);
+
+  // REQUIRES: handle->mutex held.
+  int CommitLocked(FileHandle* handle, bool sync);
+  int Truncate(const NodeInfo& node, uint64_t fh, uint64_t size);
+  Metadata NewMeta(mode_t mode, const Caller& caller, const NodeInfo& parent);
+  int Fail(const kv::Status& status, std::string_view op, std::string_view key) const;
+  int CheckWritable() const;
+  int RenameDirectory(const NodeInfo& src_parent, const Child& src, const NodeInfo& dst_parent,
+                      const Child& dst);
+
+  kv::Store* store_;
+  FilesystemOptions options_;
+  PathCodec codec_;
+  InodeTable inodes_;
+  bool read_only_;
+  kv::ColumnFamily* data_ = nullptr;
+  std::atomic<kv::ColumnFamily*> meta_{nullptr};
+  std::mutex meta_create_mutex_;
+  std::string meta_cf_name_;
+  // Namespace changes that read-then-write several keys (rename, unlink,
+  // rmdir, mkdir) take this exclusively; commits and creates share it.
+  std::shared_mutex namespace_mutex_;
+  KernelCache* kernel_cache_ = nullptr;
+};
+
+// The metadata column family that belongs to data column family `cf`.
+std::string MetaColumnFamilyName(std::string_view cf);
+
+}  // namespace rocksfs::fs

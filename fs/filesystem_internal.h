@@ -1,0 +1,70 @@
+// Private state of Filesystem shared by its .cc files. Not a public API.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "fs/filesystem.h"
+
+namespace rocksfs::fs {
+
+// One open file. Writable handles buffer the whole value and commit it as one
+// Put; read-only handles pin the value they opened (close-to-open
+// consistency: a reader keeps the value it opened).
+struct Filesystem::FileHandle {
+  NodeId node = 0;
+  bool writable = false;
+  bool append = false;
+  std::mutex mutex;
+  std::string buffer;  // writable: the file's bytes as this handle sees them
+  bool dirty = false;  // buffer differs from what was last committed
+  kv::Value value;     // read-only: the value at open
+};
+
+// One open directory: where to resume for each offset handed out by the
+// last ReadDir call, so listings stream without loading the directory.
+struct Filesystem::DirHandle {
+  NodeId node = 0;
+  std::mutex mutex;
+  std::map<off_t, std::string> resume;  // offset -> data key to Seek to
+};
+
+// A name resolved under a directory. Both a file and a directory may exist
+// for one component (keys "blue" and "blue/x"); `role` says which one the
+// name meant.
+struct Filesystem::Child {
+  std::string component;
+  NameRole role = NameRole::kPlain;
+  bool hashed = false;
+  std::string key;     // parent prefix + component: the file key
+  std::string prefix;  // key + delimiter: the directory prefix
+  bool dir_exists = false;
+  bool file_exists = false;
+  NodeId pending_dir = 0;  // an in-memory directory (nometa mkdir)
+  kv::Value value;         // the file's value when file_exists
+
+  bool is_dir() const { return role == NameRole::kPlain && dir_exists; }
+  bool is_file() const {
+    return file_exists && (role == NameRole::kPlain ? !dir_exists : dir_exists);
+  }
+};
+
+// The fh values handed to the kernel are handle addresses, as in libfuse's
+// passthrough_hp.cc.
+inline Filesystem::FileHandle* FileHandleFrom(uint64_t fh) {
+  return reinterpret_cast<Filesystem::FileHandle*>(static_cast<uintptr_t>(fh));
+}
+inline Filesystem::DirHandle* DirHandleFrom(uint64_t fh) {
+  return reinterpret_cast<Filesystem::DirHandle*>(static_cast<uintptr_t>(fh));
+}
+template <typename T>
+uint64_t ToFh(T* handle) {
+  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(handle));
+}
+
+// Stable st_ino for a key: FNV-1a 64 of kind + key, never 0 or 1. The same
+// key has the same st_ino across remounts (git, rsync and make compare it).
+ino_t StableIno(NodeKind kind, std::string_view key);
+
+}  // namespace rocksfs::fs

@@ -1,0 +1,519 @@
+// The libfuse low-level adapter: unpack, call Filesystem, reply.
+#define FUSE_USE_VERSION 34
+#include "fs/fuse_adapter.h"
+
+#include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <string>
+
+namespace rocksfs::fs {
+namespace {
+
+FuseSession* SessionOf(fuse_req_t req) { return static_cast<FuseSession*>(fuse_req_userdata(req)); }
+Filesystem& FsOf(fuse_req_t req) { return *SessionOf(req)->fs(); }
+
+Caller CallerOf(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  return Caller{ctx->uid, ctx->gid};
+}
+
+// Runs `body`, turning any exception into an error reply.
+template <typename Body>
+void Guard(fuse_req_t req, const char* op, Body&& body) {
+  try {
+    body();
+  } catch (const std::bad_alloc&) {
+    fuse_reply_err(req, ENOMEM);
+  } catch (const std::exception& e) {
+    spdlog::error("{} failed with an exception: {}", op, e.what());
+    fuse_reply_err(req, EIO);
+  } catch (...) {
+    spdlog::error("{} failed with an unknown exception", op);
+    fuse_reply_err(req, EIO);
+  }
+}
+
+fuse_entry_param ToEntryParam(fuse_req_t req, const Entry& entry) {
+  const FuseConfig& config = SessionOf(req)->config();
+  fuse_entry_param e{};
+  e.ino = entry.node;
+  e.generation = 0;  // nodeids are never reused
+  e.attr = entry.attr;
+  e.attr_timeout = config.attr_timeout;
+  e.entry_timeout = config.entry_timeout;
+  return e;
+}
+
+void ReplyEntry(fuse_req_t req, int err, const Entry& entry) {
+  if (err) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  fuse_entry_param e = ToEntryParam(req, entry);
+  fuse_reply_entry(req, &e);  // ino 0: a negative entry the kernel caches
+}
+
+void ReplyAttr(fuse_req_t req, int err, const struct stat& st) {
+  if (err) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  fuse_reply_attr(req, &st, SessionOf(req)->config().attr_timeout);
+}
+
+void ApplyOpenResult(const OpenResult& result, fuse_file_info* fi) {
+  fi->fh = result.fh;
+  fi->keep_cache = result.keep_cache;
+  fi->noflush = result.noflush;
+  fi->direct_io = result.direct_io;
+}
+
+void OnInit(void* userdata, fuse_conn_info* conn) {
+  auto* session = static_cast<FuseSession*>(userdata);
+  auto want = [conn](unsigned cap) {
+    if (conn->capable & cap) conn->want |= cap;
+  };
+  want(FUSE_CAP_ATOMIC_O_TRUNC);
+  want(FUSE_CAP_READDIRPLUS);
+  want(FUSE_CAP_READDIRPLUS_AUTO);
+  want(FUSE_CAP_PARALLEL_DIROPS);
+  want(FUSE_CAP_CACHE_SYMLINKS);
+  want(FUSE_CAP_ASYNC_READ);
+  if (session->fs()->read_only()) want(FUSE_CAP_NO_OPEN_SUPPORT);
+  // Small files: the writeback cache costs an extra SETATTR per file, and
+  // commit-at-close needs to see every write.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+}
+
+void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, "lookup", [&] {
+    Entry entry;
+    int err = FsOf(req).Lookup(parent, name, &entry);
+    ReplyEntry(req, err, entry);
+  });
+}
+
+void OnForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  FsOf(req).Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void OnForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) FsOf(req).Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void OnGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, "getattr", [&] {
+    struct stat st {};
+    int err = FsOf(req).GetAttr(ino, &st);
+    ReplyAttr(req, err, st);
+  });
+}
+
+void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  Guard(req, "setattr", [&] {
+    SetAttrRequest request;
+    if (to_set & FUSE_SET_ATTR_MODE) request.mode = attr->st_mode;
+    if (to_set & FUSE_SET_ATTR_UID) request.uid = attr->st_uid;
+    if (to_set & FUSE_SET_ATTR_GID) request.gid = attr->st_gid;
+    if (to_set & FUSE_SET_ATTR_SIZE) request.size = static_cast<uint64_t>(attr->st_size);
+    auto ns = [](const struct timespec& ts) {
+      return static_cast<TimeNs>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    };
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW) request.atime = NowNs();
+    else if (to_set & FUSE_SET_ATTR_ATIME) request.atime = ns(attr->st_atim);
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) request.mtime = NowNs();
+    else if (to_set & FUSE_SET_ATTR_MTIME) request.mtime = ns(attr->st_mtim);
+    struct stat st {};
+    int err = FsOf(req).SetAttr(ino, fi ? fi->fh : 0, request, &st);
+    ReplyAttr(req, err, st);
+  });
+}
+
+void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, "open", [&] {
+    OpenResult result;
+    int err = FsOf(req).Open(ino, fi->flags, &result);
+    if (err) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    ApplyOpenResult(result, fi);
+    if (fuse_reply_open(req, fi) == -ENOENT) FsOf(req).Release(result.fh);  // interrupted
+  });
+}
+
+void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+              fuse_file_info* fi) {
+  Guard(req, "create", [&] {
+    Entry entry;
+    OpenResult result;
+    int err = FsOf(req).Create(parent, name, mode, fi->flags, CallerOf(req), &entry, &result);
+    if (err) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    ApplyOpenResult(result, fi);
+    fuse_entry_param e = ToEntryParam(req, entry);
+    if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+      FsOf(req).Release(result.fh);
+      FsOf(req).Forget(entry.node, 1);
+    }
+  });
+}
+
+void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  Guard(req, "read", [&] {
+    ReadResult result;
+    int err = FsOf(req).Read(ino, fi ? fi->fh : 0, static_cast<uint64_t>(off), size, &result);
+    if (err) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    std::string_view data = result.data.view();
+    fuse_reply_buf(req, data.data(), data.size());
+  });
+}
+
+void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+             fuse_file_info* fi) {
+  Guard(req, "write", [&] {
+    size_t written = 0;
+    int err = FsOf(req).Write(fi->fh, static_cast<uint64_t>(off), std::string_view(buf, size),
+                              &written);
+    if (err) fuse_reply_err(req, err);
+    else fuse_reply_write(req, written);
+  });
+}
+
+void OnFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, "flush", [&] { fuse_reply_err(req, FsOf(req).Flush(fi->fh)); });
+}
+
+void OnFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  Guard(req, "fsync", [&] { fuse_reply_err(req, FsOf(req).Fsync(fi->fh, datasync != 0)); });
+}
+
+void OnRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, "release", [&] {
+    FsOf(req).Release(fi->fh);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OnMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  Guard(req, "mknod", [&] {
+    Entry entry;
+    int err = FsOf(req).Mknod(parent, name, mode, CallerOf(req), &entry);
+    ReplyEntry(req, err, entry);
+  });
+}
+
+void OnMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  Guard(req, "mkdir", [&] {
+    Entry entry;
+    int err = FsOf(req).Mkdir(parent, name, mode, CallerOf(req), &entry);
+    ReplyEntry(req, err, entry);
+  });
+}
+
+void OnUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, "unlink", [&] { fuse_reply_err(req, FsOf(req).Unlink(parent, name)); });
+}
+
+void OnRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, "rmdir", [&] { fuse_reply_err(req, FsOf(req).Rmdir(parent, name)); });
+}
+
+void OnRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+              const char* new_name, unsigned int flags) {
+  Guard(req, "rename", [&] {
+    fuse_reply_err(req, FsOf(req).Rename(parent, name, new_parent, new_name, flags));
+  });
+}
+
+void OnSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  Guard(req, "symlink", [&] {
+    Entry entry;
+    int err = FsOf(req).Symlink(target, parent, name, CallerOf(req), &entry);
+    ReplyEntry(req, err, entry);
+  });
+}
+
+void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
+  Guard(req, "readlink", [&] {
+    std::string target;
+    int err = FsOf(req).Readlink(ino, &target);
+    if (err) fuse_reply_err(req, err);
+    else fuse_reply_readlink(req, target.c_str());
+  });
+}
+
+void OnLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
+  Guard(req, "link", [&] { fuse_reply_err(req, FsOf(req).Link(ino, new_parent, new_name)); });
+}
+
+void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, "opendir", [&] {
+    uint64_t fh = 0;
+    int err = FsOf(req).OpenDir(ino, &fh);
+    if (err) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fi->fh = fh;
+    fi->keep_cache = 1;
+    fi->cache_readdir = 1;
+    if (fuse_reply_open(req, fi) == -ENOENT) FsOf(req).ReleaseDir(fh);
+  });
+}
+
+void DoReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
+               bool plus) {
+  Guard(req, plus ? "readdirplus" : "readdir", [&] {
+    std::string buffer(size, '\0');
+    size_t used = 0;
+    auto fill = [&](const DirEntry& entry, off_t next) {
+      size_t room = size - used;
+      size_t needed;
+      if (plus) {
+        fuse_entry_param e{};
+        if (entry.node) {
+          e = ToEntryParam(req, Entry{entry.node, entry.attr});
+        } else {
+          e.attr = entry.attr;  // "." and "..": no lookup
+        }
+        needed = fuse_add_direntry_plus(req, buffer.data() + used, room, entry.name.c_str(), &e,
+                                        next);
+      } else {
+        needed = fuse_add_direntry(req, buffer.data() + used, room, entry.name.c_str(),
+                                   &entry.attr, next);
+      }
+      if (needed > room) return false;
+      used += needed;
+      return true;
+    };
+    int err = FsOf(req).ReadDir(ino, fi->fh, off, plus, fill);
+    if (err && used == 0) fuse_reply_err(req, err);
+    else fuse_reply_buf(req, buffer.data(), used);
+  });
+}
+
+void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  DoReadDir(req, ino, size, off, fi, false);
+}
+
+void OnReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  DoReadDir(req, ino, size, off, fi, true);
+}
+
+void OnReleaseDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, "releasedir", [&] {
+    FsOf(req).ReleaseDir(fi->fh);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OnFsyncDir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  Guard(req, "fsyncdir", [&] { fuse_reply_err(req, FsOf(req).Fsync(0, datasync != 0)); });
+}
+
+void OnStatFs(fuse_req_t req, fuse_ino_t ino) {
+  Guard(req, "statfs", [&] {
+    struct statvfs st {};
+    int err = FsOf(req).StatFs(&st);
+    if (err) fuse_reply_err(req, err);
+    else fuse_reply_statfs(req, &st);
+  });
+}
+
+void OnSetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+                int flags) {
+  Guard(req, "setxattr", [&] {
+    fuse_reply_err(req, FsOf(req).SetXattr(ino, name, std::string_view(value, size), flags));
+  });
+}
+
+// getxattr and listxattr share the size protocol: size 0 asks for the
+// length; a buffer too small is ERANGE.
+void ReplySized(fuse_req_t req, int err, const std::string& bytes, size_t size) {
+  if (err) fuse_reply_err(req, err);
+  else if (size == 0) fuse_reply_xattr(req, bytes.size());
+  else if (bytes.size() > size) fuse_reply_err(req, ERANGE);
+  else fuse_reply_buf(req, bytes.data(), bytes.size());
+}
+
+void OnGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Guard(req, "getxattr", [&] {
+    std::string value;
+    int err = FsOf(req).GetXattr(ino, name, &value);
+    ReplySized(req, err, value, size);
+  });
+}
+
+void OnListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Guard(req, "listxattr", [&] {
+    std::string names;
+    int err = FsOf(req).ListXattr(ino, &names);
+    ReplySized(req, err, names, size);
+  });
+}
+
+void OnRemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  Guard(req, "removexattr", [&] { fuse_reply_err(req, FsOf(req).RemoveXattr(ino, name)); });
+}
+
+fuse_lowlevel_ops MakeOps(bool read_only) {
+  fuse_lowlevel_ops ops{};
+  ops.init = OnInit;
+  ops.lookup = OnLookup;
+  ops.forget = OnForget;
+  ops.forget_multi = OnForgetMulti;
+  ops.getattr = OnGetAttr;
+  ops.setattr = OnSetAttr;
+  ops.readlink = OnReadlink;
+  ops.mknod = OnMknod;
+  ops.mkdir = OnMkdir;
+  ops.unlink = OnUnlink;
+  ops.rmdir = OnRmdir;
+  ops.symlink = OnSymlink;
+  ops.rename = OnRename;
+  ops.link = OnLink;
+  ops.read = OnRead;
+  ops.write = OnWrite;
+  ops.fsync = OnFsync;
+  ops.opendir = OnOpenDir;
+  ops.readdir = OnReadDir;
+  ops.readdirplus = OnReadDirPlus;
+  ops.releasedir = OnReleaseDir;
+  ops.fsyncdir = OnFsyncDir;
+  ops.statfs = OnStatFs;
+  ops.setxattr = OnSetXattr;
+  ops.getxattr = OnGetXattr;
+  ops.listxattr = OnListXattr;
+  ops.removexattr = OnRemoveXattr;
+  ops.create = OnCreate;
+  if (!read_only) {
+    // Read-only mounts leave open, flush and release out: with
+    // FUSE_CAP_NO_OPEN_SUPPORT libfuse answers OPEN with ENOSYS, the kernel
+    // stops sending it, and reads go straight to the page cache.
+    ops.open = OnOpen;
+    ops.flush = OnFlush;
+    ops.release = OnRelease;
+  }
+  return ops;
+}
+
+void LogFromFuse(enum fuse_log_level level, const char* fmt, va_list ap) {
+  char line[1024];
+  vsnprintf(line, sizeof line, fmt, ap);
+  std::string_view text(line);
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  switch (level) {
+    case FUSE_LOG_EMERG:
+    case FUSE_LOG_ALERT:
+    case FUSE_LOG_CRIT:
+    case FUSE_LOG_ERR: spdlog::error("fuse: {}", text); break;
+    case FUSE_LOG_WARNING: spdlog::warn("fuse: {}", text); break;
+    case FUSE_LOG_NOTICE:
+    case FUSE_LOG_INFO: spdlog::info("fuse: {}", text); break;
+    case FUSE_LOG_DEBUG: spdlog::debug("fuse: {}", text); break;
+  }
+}
+
+}  // namespace
+
+int FuseSession::Mount(Filesystem* fs, const FuseConfig& config, std::unique_ptr<FuseSession>* out,
+                       std::string* error) {
+  fuse_set_log_func(LogFromFuse);
+  std::unique_ptr<FuseSession> session(new FuseSession(fs, config));
+  // fuse_opt_add_opt_escaped keeps commas inside values (fsname=a\,b).
+  char* options = nullptr;
+  auto add = [&options](const std::string& option) {
+    fuse_opt_add_opt_escaped(&options, option.c_str());
+  };
+  bool has_fsname = false;
+  for (const std::string& option : config.fuse_options) {
+    if (option == "kernel_cache") continue;  // the high-level API's name for keep_cache: always on
+    if (option.rfind("fsname=", 0) == 0) has_fsname = true;
+    add(option);
+  }
+  if (!has_fsname) add("fsname=" + config.fsname);
+  add("subtype=rocksfs");
+  if (fs->read_only()) add("ro");
+  std::string joined = options ? options : "";
+  free(options);
+  std::vector<std::string> argv_storage = {"mount.rocksfs", "-o", joined};
+  if (config.debug) argv_storage.push_back("-d");
+  std::vector<char*> argv;
+  for (std::string& arg : argv_storage) argv.push_back(arg.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_lowlevel_ops ops = MakeOps(fs->read_only());
+  session->session_ = fuse_session_new(&args, &ops, sizeof(ops), session.get());
+  fuse_opt_free_args(&args);
+  if (!session->session_) {
+    *error = "cannot create the FUSE session (bad FUSE option in '" + joined + "'?)";
+    return EINVAL;
+  }
+  if (fuse_set_signal_handlers(session->session_) != 0) {
+    *error = "cannot install signal handlers";
+    return EIO;
+  }
+  session->signals_installed_ = true;
+  if (fuse_session_mount(session->session_, config.mountpoint.c_str()) != 0) {
+    *error = "cannot mount on " + config.mountpoint +
+             " (does it exist, is it empty, is /dev/fuse usable?)";
+    return EIO;
+  }
+  session->mounted_ = true;
+  fs->SetKernelCache(session.get());
+  *out = std::move(session);
+  return 0;
+}
+
+FuseSession::~FuseSession() {
+  fs_->SetKernelCache(nullptr);
+  if (session_) {
+    if (mounted_) fuse_session_unmount(session_);
+    if (signals_installed_) fuse_remove_signal_handlers(session_);
+    fuse_session_destroy(session_);
+  }
+}
+
+int FuseSession::Run() {
+  int rc;
+  if (config_.threads <= 1) {
+    rc = fuse_session_loop(session_);
+  } else {
+    fuse_loop_config* loop = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_clone_fd(loop, 0);
+    fuse_loop_cfg_set_max_threads(loop, config_.threads);
+    fuse_loop_cfg_set_idle_threads(loop, config_.threads);
+    rc = fuse_session_loop_mt(session_, loop);
+    fuse_loop_cfg_destroy(loop);
+  }
+  fuse_session_unmount(session_);
+  mounted_ = false;
+  // A signal ends the loop with rc = the signal number: a clean end too.
+  return rc < 0 ? -rc : 0;
+}
+
+void FuseSession::InvalidateInode(NodeId node) {
+  if (session_) fuse_lowlevel_notify_inval_inode(session_, node, 0, 0);
+}
+
+void FuseSession::InvalidateEntry(NodeId parent, std::string_view name) {
+  if (session_) {
+    std::string n(name);
+    fuse_lowlevel_notify_inval_entry(session_, parent, n.c_str(), n.size());
+  }
+}
+
+}  // namespace rocksfs::fs

@@ -1,0 +1,179 @@
+#include "fs/inode_table.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace rocksfs::fs {
+
+size_t InodeTable::IndexHash::operator()(const IndexKey& k) const {
+  size_t h = std::hash<std::string>()(k.component);
+  h ^= std::hash<uint64_t>()(k.parent) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  return h ^ static_cast<size_t>(k.kind);
+}
+
+InodeTable::InodeTable(char delimiter) : delimiter_(delimiter) {
+  auto root = std::make_unique<Node>();
+  root->id = kRootNode;
+  root->parent = 0;
+  root->kind = NodeKind::kDirectory;
+  root->lookups = 1;  // the kernel never forgets the root
+  nodes_.emplace(kRootNode, std::move(root));
+}
+
+NodeId InodeTable::Acquire(NodeId parent, NodeKind kind, std::string_view component,
+                           uint64_t lookups, bool pending) {
+  std::lock_guard lock(mutex_);
+  IndexKey key{parent, kind, std::string(component)};
+  if (auto it = index_.find(key); it != index_.end()) {
+    Node* node = nodes_.at(it->second).get();
+    node->lookups += lookups;
+    return node->id;
+  }
+  auto node = std::make_unique<Node>();
+  node->id = next_id_++;
+  node->parent = parent;
+  node->kind = kind;
+  node->component = std::string(component);
+  node->lookups = lookups;
+  node->pending = pending;
+  NodeId id = node->id;
+  if (auto p = nodes_.find(parent); p != nodes_.end()) p->second->children++;
+  index_.emplace(std::move(key), id);
+  nodes_.emplace(id, std::move(node));
+  return id;
+}
+
+NodeId InodeTable::Find(NodeId parent, NodeKind kind, std::string_view component) const {
+  std::lock_guard lock(mutex_);
+  auto it = index_.find(IndexKey{parent, kind, std::string(component)});
+  return it == index_.end() ? 0 : it->second;
+}
+
+void InodeTable::Forget(NodeId id, uint64_t count) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end() || id == kRootNode) return;
+  Node* node = it->second.get();
+  node->lookups -= std::min(count, node->lookups);
+  MaybeEraseLocked(node);
+}
+
+void InodeTable::MaybeEraseLocked(Node* node) {
+  // Erasing a node may free its parent in turn.
+  while (node && node->id != kRootNode && node->lookups == 0 && node->handles == 0 &&
+         node->children == 0) {
+    if (!node->detached) index_.erase(IndexKey{node->parent, node->kind, node->component});
+    NodeId parent_id = node->parent;
+    nodes_.erase(node->id);
+    auto p = nodes_.find(parent_id);
+    if (p == nodes_.end()) return;
+    node = p->second.get();
+    node->children--;
+  }
+}
+
+void InodeTable::ComputeKeyLocked(const Node* node, std::string* key) const {
+  std::vector<const Node*> chain;
+  for (const Node* n = node; n && n->id != kRootNode;) {
+    chain.push_back(n);
+    auto p = nodes_.find(n->parent);
+    n = p == nodes_.end() ? nullptr : p->second.get();
+  }
+  key->clear();
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    key->append((*it)->component);
+    if ((*it)->kind == NodeKind::kDirectory) key->push_back(delimiter_);
+  }
+}
+
+bool InodeTable::Get(NodeId id, NodeInfo* out) const {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return false;
+  const Node* node = it->second.get();
+  out->id = node->id;
+  out->parent = node->parent;
+  out->kind = node->kind;
+  out->component = node->component;
+  out->parent_is_root = node->parent == kRootNode;
+  out->detached = node->detached;
+  out->pending = node->pending;
+  out->open_writers = node->open_writers;
+  out->writer_size = node->writer_size;
+  ComputeKeyLocked(node, &out->key);
+  return true;
+}
+
+void InodeTable::OpenHandle(NodeId id, bool writer, uint64_t size) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return;
+  it->second->handles++;
+  if (writer) {
+    it->second->open_writers++;
+    it->second->writer_size = size;
+  }
+}
+
+void InodeTable::CloseHandle(NodeId id, bool writer) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return;
+  Node* node = it->second.get();
+  if (node->handles > 0) node->handles--;
+  if (writer && node->open_writers > 0) node->open_writers--;
+  MaybeEraseLocked(node);
+}
+
+void InodeTable::SetWriterSize(NodeId id, uint64_t size) {
+  std::lock_guard lock(mutex_);
+  if (auto it = nodes_.find(id); it != nodes_.end()) it->second->writer_size = size;
+}
+
+void InodeTable::Move(NodeId id, NodeId new_parent, std::string_view new_component) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return;
+  Node* node = it->second.get();
+  if (!node->detached) index_.erase(IndexKey{node->parent, node->kind, node->component});
+  if (node->parent != new_parent) {
+    if (auto p = nodes_.find(new_parent); p != nodes_.end()) p->second->children++;
+    if (auto p = nodes_.find(node->parent); p != nodes_.end()) {
+      p->second->children--;
+      MaybeEraseLocked(p->second.get());
+    }
+    node->parent = new_parent;
+  }
+  node->component = std::string(new_component);
+  node->detached = false;
+  index_[IndexKey{node->parent, node->kind, node->component}] = id;
+}
+
+void InodeTable::Detach(NodeId parent, NodeKind kind, std::string_view component) {
+  std::lock_guard lock(mutex_);
+  auto it = index_.find(IndexKey{parent, kind, std::string(component)});
+  if (it == index_.end()) return;
+  nodes_.at(it->second)->detached = true;
+  index_.erase(it);
+}
+
+void InodeTable::DetachNode(NodeId id) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end() || it->second->detached) return;
+  Node* node = it->second.get();
+  index_.erase(IndexKey{node->parent, node->kind, node->component});
+  node->detached = true;
+}
+
+void InodeTable::SetPending(NodeId id, bool pending) {
+  std::lock_guard lock(mutex_);
+  if (auto it = nodes_.find(id); it != nodes_.end()) it->second->pending = pending;
+}
+
+size_t InodeTable::size() const {
+  std::lock_guard lock(mutex_);
+  return nodes_.size();
+}
+
+}  // namespace rocksfs::fs

@@ -1,0 +1,116 @@
+// InodeTable: the nodeids the kernel holds, and the paths they stand for.
+//
+// rocksfs invents no inode schema in the DB: a node is (parent node, kind,
+// key component), and its key is found by walking up to the root. A node
+// lives while the kernel holds lookups on it (FUSE lookup/forget counting,
+// as in libfuse's passthrough_hp.cc), while a file handle is open on it, or
+// while a live child points at it. Rename moves a node without touching its
+// descendants, so renaming a directory is O(1) here.
+//
+// Nodeids are never reused (64-bit counter), so the FUSE generation is 0.
+//
+// Thread-safety: every method is safe to call concurrently; one mutex
+// guards the table. Node data is handed out as copies (NodeInfo).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace rocksfs::fs {
+
+using NodeId = uint64_t;
+inline constexpr NodeId kRootNode = 1;
+
+enum class NodeKind : uint8_t {
+  kFile,       // a key (regular file or symlink)
+  kDirectory,  // a key prefix
+};
+
+// A copy of what the table knows about one node.
+struct NodeInfo {
+  NodeId id = 0;
+  NodeId parent = 0;
+  NodeKind kind = NodeKind::kFile;
+  std::string component;  // raw key bytes of the last component
+  // File key, or directory prefix with its trailing delimiter ("" for root).
+  std::string key;
+  bool parent_is_root = false;  // its component is the first of its key
+  bool detached = false;        // unlinked, removed or replaced
+  bool pending = false;         // exists only in memory (nometa mkdir)
+  uint32_t open_writers = 0;
+  uint64_t writer_size = 0;     // size of the latest writer's buffer
+};
+
+class InodeTable {
+ public:
+  explicit InodeTable(char delimiter);
+
+  // Finds or creates the node for (parent, kind, component) and adds
+  // `lookups` to its lookup count. REQUIRES: parent is live.
+  NodeId Acquire(NodeId parent, NodeKind kind, std::string_view component, uint64_t lookups,
+                 bool pending = false);
+  // Finds an attached node without changing counts; 0 if none.
+  NodeId Find(NodeId parent, NodeKind kind, std::string_view component) const;
+  // Drops `count` lookups; frees the node when nothing holds it.
+  void Forget(NodeId id, uint64_t count);
+
+  // Copies the node's state, with its key computed. False if unknown.
+  bool Get(NodeId id, NodeInfo* out) const;
+
+  // File handle accounting (keeps the node alive while open).
+  void OpenHandle(NodeId id, bool writer, uint64_t size);
+  void CloseHandle(NodeId id, bool writer);
+  void SetWriterSize(NodeId id, uint64_t size);
+
+  // Moves a node to a new name (rename). A node already attached at the
+  // destination must have been detached first.
+  void Move(NodeId id, NodeId new_parent, std::string_view new_component);
+  // Marks the node at (parent, kind, component), if any, as detached: it
+  // keeps serving open handles but is no longer found by name.
+  void Detach(NodeId parent, NodeKind kind, std::string_view component);
+  void DetachNode(NodeId id);
+  // Clears the pending flag (the node now exists in the DB).
+  void SetPending(NodeId id, bool pending);
+
+  size_t size() const;
+
+ private:
+  struct Node {
+    NodeId id;
+    NodeId parent;
+    NodeKind kind;
+    std::string component;
+    uint64_t lookups = 0;
+    uint32_t handles = 0;
+    uint32_t children = 0;  // live nodes whose parent this is
+    uint32_t open_writers = 0;
+    uint64_t writer_size = 0;
+    bool detached = false;
+    bool pending = false;
+  };
+  struct IndexKey {
+    NodeId parent;
+    NodeKind kind;
+    std::string component;
+    bool operator==(const IndexKey&) const = default;
+  };
+  struct IndexHash {
+    size_t operator()(const IndexKey& k) const;
+  };
+
+  void MaybeEraseLocked(Node* node);
+  void ComputeKeyLocked(const Node* node, std::string* key) const;
+
+  const char delimiter_;
+  mutable std::mutex mutex_;
+  NodeId next_id_ = kRootNode + 1;
+  std::unordered_map<NodeId, std::unique_ptr<Node>> nodes_;
+  std::unordered_map<IndexKey, NodeId, IndexHash> index_;
+};
+
+}  // namespace rocksfs::fs

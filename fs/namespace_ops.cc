@@ -1,0 +1,266 @@
+// Filesystem: namespace changes. Each is one atomic kv::Batch, taken under
+// the exclusive namespace lock so that the keys it reads stay put until it
+// writes.
+#include <fcntl.h>
+#include <linux/fs.h>  // RENAME_NOREPLACE, RENAME_EXCHANGE
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+
+#include "fs/filesystem.h"
+#include "fs/filesystem_internal.h"
+
+namespace rocksfs::fs {
+
+int Filesystem::Mknod(NodeId parent, std::string_view name, mode_t mode, const Caller& caller,
+                      Entry* out) {
+  if (!S_ISREG(mode) && (mode & S_IFMT) != 0) return EPERM;  // no device nodes or FIFOs
+  OpenResult handle;
+  if (int err = Create(parent, name, mode, O_WRONLY | O_EXCL, caller, out, &handle)) return err;
+  Release(handle.fh);
+  return 0;
+}
+
+int Filesystem::Mkdir(NodeId parent, std::string_view name, mode_t mode, const Caller& caller,
+                      Entry* out) {
+  *out = {};
+  if (int err = CheckWritable()) return err;
+  NodeInfo dir;
+  if (!inodes_.Get(parent, &dir)) return ENOENT;
+  if (dir.key.empty() && name == kControlDirName) return EEXIST;
+  std::unique_lock ns(namespace_mutex_);
+  Child child;
+  if (int err = ResolveChild(dir, name, &child)) return err == ENOENT ? EINVAL : err;
+  if (child.is_dir() || child.is_file()) return EEXIST;
+  if (child.hashed || child.role != NameRole::kPlain) return EINVAL;
+  if (options_.nometa) {
+    // Nowhere to persist an empty directory: it lives in memory until a
+    // file is created in it (then the key makes it real) or it is forgotten.
+    out->node = inodes_.Acquire(parent, NodeKind::kDirectory, child.component, 1, true);
+    FillAttr(NodeKind::kDirectory, child.prefix, 0, nullptr, &out->attr);
+    return 0;
+  }
+  if (int err = EnsureMeta()) return err;
+  Metadata meta = NewMeta(S_IFDIR | (mode & 07777), caller, dir);
+  kv::Batch batch;
+  batch.Put(meta_.load(), DirMetaKey(child.prefix), EncodeMetadata(meta));
+  kv::Status s = store_->Write({options_.sync}, batch);
+  if (!s.ok()) return Fail(s, "mkdir", child.prefix);
+  out->node = inodes_.Acquire(parent, NodeKind::kDirectory, child.component, 1);
+  FillAttr(NodeKind::kDirectory, child.prefix, 0, &meta, &out->attr);
+  return 0;
+}
+
+int Filesystem::Symlink(std::string_view target, NodeId parent, std::string_view name,
+                        const Caller& caller, Entry* out) {
+  *out = {};
+  if (int err = CheckWritable()) return err;
+  if (options_.nometa) return EPERM;  // a symlink is a key plus its type in metadata
+  NodeInfo dir;
+  if (!inodes_.Get(parent, &dir)) return ENOENT;
+  if (dir.key.empty() && name == kControlDirName) return EEXIST;
+  if (target.size() > options_.max_value_size) return ENAMETOOLONG;
+  if (int err = EnsureMeta()) return err;
+  std::shared_lock ns(namespace_mutex_);
+  Child child;
+  if (int err = ResolveChild(dir, name, &child)) return err == ENOENT ? EINVAL : err;
+  if (child.is_dir() || child.file_exists) return EEXIST;
+  if (child.hashed || child.role != NameRole::kPlain) return EINVAL;
+  Metadata meta = NewMeta(S_IFLNK | 0777, caller, dir);
+  kv::Batch batch;
+  batch.ExpectAbsent(data_, child.key);
+  batch.Put(data_, child.key, std::string(target));
+  batch.Put(meta_.load(), FileMetaKey(child.key), EncodeMetadata(meta));
+  kv::Status s = store_->Write({options_.sync}, batch);
+  if (s.IsConditionFailed()) return EEXIST;
+  if (!s.ok()) return Fail(s, "symlink", child.key);
+  out->node = inodes_.Acquire(parent, NodeKind::kFile, child.component, 1);
+  FillAttr(NodeKind::kFile, child.key, target.size(), &meta, &out->attr);
+  return 0;
+}
+
+int Filesystem::Link(NodeId node, NodeId new_parent, std::string_view new_name) {
+  return EPERM;  // a key has one path: no hard links
+}
+
+int Filesystem::Unlink(NodeId parent, std::string_view name) {
+  if (int err = CheckWritable()) return err;
+  NodeInfo dir;
+  if (!inodes_.Get(parent, &dir)) return ENOENT;
+  if (dir.key.empty() && name == kControlDirName) return EPERM;
+  std::unique_lock ns(namespace_mutex_);
+  Child child;
+  if (int err = ResolveChild(dir, name, &child)) return err == EINVAL ? ENOENT : err;
+  if (child.is_dir()) return EISDIR;
+  if (!child.is_file()) return ENOENT;
+  kv::Batch batch;
+  batch.ExpectPresent(data_, child.key);
+  batch.Delete(data_, child.key);
+  if (meta_.load()) batch.Delete(meta_.load(), FileMetaKey(child.key));
+  KeepParentAlive(dir.key, child.key, &batch);
+  kv::Status s = store_->Write({options_.sync}, batch);
+  if (s.IsConditionFailed()) return ENOENT;
+  if (!s.ok()) return Fail(s, "unlink", child.key);
+  inodes_.Detach(parent, NodeKind::kFile, child.component);
+  return 0;
+}
+
+int Filesystem::Rmdir(NodeId parent, std::string_view name) {
+  if (int err = CheckWritable()) return err;
+  NodeInfo dir;
+  if (!inodes_.Get(parent, &dir)) return ENOENT;
+  if (dir.key.empty() && name == kControlDirName) return EBUSY;
+  std::unique_lock ns(namespace_mutex_);
+  Child child;
+  if (int err = ResolveChild(dir, name, &child)) return err == EINVAL ? ENOENT : err;
+  if (!child.is_dir()) return child.is_file() ? ENOTDIR : ENOENT;
+  kv::Batch batch;
+  batch.ExpectRangeEmpty(data_, child.prefix, kv::PrefixSuccessor(child.prefix));
+  if (kv::ColumnFamily* meta = meta_.load()) {
+    std::string marker = DirMetaKey(child.prefix);
+    batch.ExpectRangeEmpty(meta, marker + '\0', kv::PrefixSuccessor(marker));
+    batch.Delete(meta, marker);
+  }
+  KeepParentAlive(dir.key, child.prefix, &batch);
+  kv::Status s = store_->Write({options_.sync}, batch);
+  if (s.IsConditionFailed()) return ENOTEMPTY;
+  if (!s.ok()) return Fail(s, "rmdir", child.prefix);
+  inodes_.Detach(parent, NodeKind::kDirectory, child.component);
+  return 0;
+}
+
+int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
+                       std::string_view new_name, unsigned flags) {
+  if (int err = CheckWritable()) return err;
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return EINVAL;
+  if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return EINVAL;
+  NodeInfo src_dir, dst_dir;
+  if (!inodes_.Get(parent, &src_dir) || !inodes_.Get(new_parent, &dst_dir)) return ENOENT;
+  if ((src_dir.key.empty() && name == kControlDirName) ||
+      (dst_dir.key.empty() && new_name == kControlDirName)) {
+    return EBUSY;
+  }
+  std::unique_lock ns(namespace_mutex_);
+  Child src, dst;
+  if (int err = ResolveChild(src_dir, name, &src)) return err == EINVAL ? ENOENT : err;
+  if (!src.is_dir() && !src.is_file()) return ENOENT;
+  if (int err = ResolveChild(dst_dir, new_name, &dst)) {
+    if (err != ENOENT) return err;  // EINVAL, ENAMETOOLONG
+  }
+  if (dst.hashed && !dst.is_dir() && !dst.is_file()) return EINVAL;
+  bool dst_exists = dst.is_dir() || dst.is_file();
+  if (dst.role == NameRole::kDirValue && !dst.dir_exists) return EINVAL;
+  if ((flags & RENAME_NOREPLACE) && dst_exists) return EEXIST;
+  if ((flags & RENAME_EXCHANGE) && !dst_exists) return ENOENT;
+
+  if (src.is_dir()) {
+    if (flags & RENAME_EXCHANGE) return EINVAL;  // documented: files only
+    if (dst.is_file() || (dst.role == NameRole::kPlain && dst.file_exists && !dst.dir_exists)) {
+      return ENOTDIR;
+    }
+    if (dst.prefix == src.prefix) return 0;
+    if (dst.prefix.compare(0, src.prefix.size(), src.prefix) == 0) return EINVAL;
+    return RenameDirectory(src_dir, src, dst_dir, dst);
+  }
+
+  // A file (or symlink).
+  if (dst.is_dir()) return EISDIR;
+  if (dst.key == src.key) return 0;
+  kv::ColumnFamily* meta = meta_.load();
+  kv::Batch batch;
+  if (flags & RENAME_EXCHANGE) {
+    batch.Put(data_, src.key, std::string(dst.value.view()));
+    batch.Put(data_, dst.key, std::string(src.value.view()));
+    if (meta) {
+      Metadata src_meta, dst_meta;
+      bool has_src = LoadMeta(FileMetaKey(src.key), &src_meta);
+      bool has_dst = LoadMeta(FileMetaKey(dst.key), &dst_meta);
+      TimeNs now = NowNs();
+      if (has_dst) dst_meta.ctime = now, batch.Put(meta, FileMetaKey(src.key), EncodeMetadata(dst_meta));
+      else batch.Delete(meta, FileMetaKey(src.key));
+      if (has_src) src_meta.ctime = now, batch.Put(meta, FileMetaKey(dst.key), EncodeMetadata(src_meta));
+      else batch.Delete(meta, FileMetaKey(dst.key));
+    }
+  } else {
+    batch.Delete(data_, src.key);
+    batch.Put(data_, dst.key, std::string(src.value.view()));
+    if (meta) {
+      Metadata src_meta;
+      batch.Delete(meta, FileMetaKey(src.key));
+      if (LoadMeta(FileMetaKey(src.key), &src_meta)) {
+        src_meta.ctime = NowNs();
+        batch.Put(meta, FileMetaKey(dst.key), EncodeMetadata(src_meta));
+      } else {
+        batch.Delete(meta, FileMetaKey(dst.key));
+      }
+    }
+    if (src_dir.key != dst_dir.key) KeepParentAlive(src_dir.key, src.key, &batch);
+  }
+  kv::Status s = store_->Write({options_.sync}, batch);
+  if (!s.ok()) return Fail(s, "rename", src.key);
+
+  NodeId src_node = inodes_.Find(parent, NodeKind::kFile, src.component);
+  if (flags & RENAME_EXCHANGE) {
+    NodeId dst_node = inodes_.Find(new_parent, NodeKind::kFile, dst.component);
+    if (src_node) inodes_.DetachNode(src_node);
+    if (dst_node) inodes_.DetachNode(dst_node);
+    if (src_node) inodes_.Move(src_node, new_parent, dst.component);
+    if (dst_node) inodes_.Move(dst_node, parent, src.component);
+  } else {
+    inodes_.Detach(new_parent, NodeKind::kFile, dst.component);
+    if (src_node) inodes_.Move(src_node, new_parent, dst.component);
+  }
+  return 0;
+}
+
+int Filesystem::RenameDirectory(const NodeInfo& src_dir, const Child& src,
+                                const NodeInfo& dst_dir, const Child& dst) {
+  // REQUIRES: namespace_mutex_ held exclusively.
+  if (dst.is_dir()) {
+    kv::Status s;
+    bool empty = dst.pending_dir || DirIsEmpty(dst.prefix, {}, &s);
+    if (!s.ok()) return Fail(s, "scan", dst.prefix);
+    if (!empty) return ENOTEMPTY;
+  }
+  kv::Batch batch;
+  uint64_t keys = 0;
+  auto too_big = [&] {
+    return keys > options_.max_rename_keys || batch.ByteSize() > options_.max_rename_bytes;
+  };
+  // Move every key of the subtree, and its metadata records.
+  auto move_range = [&](kv::ColumnFamily* cf, const std::string& from, const std::string& to) {
+    kv::ScanOptions scan;
+    scan.lower_bound = from;
+    scan.upper_bound = kv::PrefixSuccessor(from);
+    scan.fill_cache = false;
+    auto it = store_->NewIterator(cf, scan);
+    for (it->Seek(from); it->Valid() && !too_big(); it->Next()) {
+      std::string_view key = it->key();
+      batch.Delete(cf, std::string(key));
+      batch.Put(cf, to + std::string(key.substr(from.size())), std::string(it->value()));
+      ++keys;
+    }
+    return it->status();
+  };
+  kv::ColumnFamily* meta = meta_.load();
+  if (meta && dst.is_dir()) batch.Delete(meta, DirMetaKey(dst.prefix));
+  kv::Status s = move_range(data_, src.prefix, dst.prefix);
+  if (s.ok() && meta) s = move_range(meta, DirMetaKey(src.prefix), DirMetaKey(dst.prefix));
+  if (s.ok() && meta) s = move_range(meta, FileMetaKey(src.prefix), FileMetaKey(dst.prefix));
+  if (!s.ok()) return Fail(s, "scan for rename", src.prefix);
+  if (too_big()) {
+    spdlog::info("rename of '{}' refused with EXDEV: more than {} keys or {} bytes", src.prefix,
+                 options_.max_rename_keys, options_.max_rename_bytes);
+    return EXDEV;
+  }
+  if (src_dir.key != dst_dir.key) KeepParentAlive(src_dir.key, src.prefix, &batch);
+  s = store_->Write({options_.sync}, batch);
+  if (!s.ok()) return Fail(s, "rename", src.prefix);
+  NodeId src_node = src.pending_dir ? src.pending_dir
+                                    : inodes_.Find(src_dir.id, NodeKind::kDirectory, src.component);
+  inodes_.Detach(dst_dir.id, NodeKind::kDirectory, dst.component);
+  if (src_node) inodes_.Move(src_node, dst_dir.id, dst.component);
+  return 0;
+}
+
+}  // namespace rocksfs::fs

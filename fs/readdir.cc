@@ -1,0 +1,210 @@
+// Filesystem: directory listing.
+//
+// A directory with prefix P lists the distinct first components of the keys
+// under P, merged with the directory markers under 'd' + P in the metadata
+// column family. After a subdirectory c is emitted, the scan jumps past the
+// whole subtree P + c + delimiter (Iterator::SkipTo), so a listing costs time
+// in the number of children, not in the number of keys below them. Each
+// entry records the key to Seek to for the entries after it, so a listing
+// resumes at any offset without holding the directory in memory.
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+
+#include "fs/filesystem.h"
+#include "fs/filesystem_internal.h"
+
+namespace rocksfs::fs {
+namespace {
+
+struct Candidate {
+  bool valid = false;
+  bool is_dir = false;
+  std::string position;   // file: its key; directory: P + c + delimiter
+  std::string component;
+};
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+int Filesystem::OpenDir(NodeId node, uint64_t* fh) {
+  NodeInfo info;
+  if (!inodes_.Get(node, &info)) return ENOENT;
+  if (info.kind != NodeKind::kDirectory) return ENOTDIR;
+  auto handle = std::make_unique<DirHandle>();
+  handle->node = node;
+  inodes_.OpenHandle(node, false, 0);
+  *fh = ToFh(handle.release());
+  return 0;
+}
+
+void Filesystem::ReleaseDir(uint64_t fh) {
+  DirHandle* handle = DirHandleFrom(fh);
+  if (!handle) return;
+  inodes_.CloseHandle(handle->node, false);
+  delete handle;
+}
+
+int Filesystem::ReadDir(NodeId node, uint64_t fh, off_t offset, bool plus,
+                        const DirFiller& fill) {
+  DirHandle* handle = DirHandleFrom(fh);
+  if (!handle) return EBADF;
+  std::lock_guard lock(handle->mutex);
+  NodeInfo dir;
+  if (!inodes_.Get(handle->node, &dir)) return ENOENT;
+  const std::string& prefix = dir.key;
+  const bool at_root = prefix.empty();
+  const char delim = options_.delimiter;
+
+  // "." and ".." first (offsets 1 and 2).
+  off_t off = offset;
+  for (const char* dot : {".", ".."}) {
+    off_t next = off + 1;
+    if (off >= (dot[1] ? 2 : 1)) continue;
+    DirEntry entry;
+    entry.name = dot;
+    entry.attr.st_mode = S_IFDIR;
+    entry.attr.st_ino = dot[1] ? 0 : StableIno(NodeKind::kDirectory, prefix);
+    if (plus) FillAttr(NodeKind::kDirectory, prefix, 0, nullptr, &entry.attr);
+    if (!fill(entry, next)) return 0;
+    off = next;
+  }
+
+  std::string target = prefix;
+  uint64_t skip = 0;
+  if (off > 2) {
+    auto it = handle->resume.find(off);
+    if (it != handle->resume.end()) {
+      target = it->second;
+    } else {
+      skip = static_cast<uint64_t>(off - 2);  // an old offset: rescan and count
+    }
+  }
+  handle->resume.clear();
+  handle->resume[off] = target;
+
+  kv::ScanOptions scan;
+  scan.lower_bound = prefix;
+  scan.upper_bound = kv::PrefixSuccessor(prefix);
+  auto data = store_->NewIterator(data_, scan);
+  data->Seek(target);
+
+  kv::ColumnFamily* meta_cf = meta_.load();
+  std::unique_ptr<kv::Iterator> markers;
+  const std::string marker_prefix = DirMetaKey(prefix);
+  if (meta_cf) {
+    kv::ScanOptions meta_scan;
+    meta_scan.lower_bound = marker_prefix + '\0';  // not the directory's own marker
+    meta_scan.upper_bound = kv::PrefixSuccessor(marker_prefix);
+    markers = store_->NewIterator(meta_cf, meta_scan);
+    markers->Seek(DirMetaKey(target));
+  }
+
+  auto data_candidate = [&]() {
+    Candidate c;
+    if (!data->Valid()) return c;
+    std::string_view key = data->key();
+    std::string_view rest = key.substr(prefix.size());
+    size_t end = rest.find(delim);
+    c.valid = true;
+    c.is_dir = end != std::string_view::npos;
+    c.component.assign(rest.substr(0, c.is_dir ? end : rest.size()));
+    c.position = c.is_dir ? prefix + c.component + delim : std::string(key);
+    return c;
+  };
+  auto marker_candidate = [&]() {
+    Candidate c;
+    if (!markers || !markers->Valid()) return c;
+    std::string_view rest = markers->key().substr(marker_prefix.size());
+    size_t end = rest.find(delim);
+    if (end == std::string_view::npos) return c;  // malformed: not a directory marker
+    c.valid = true;
+    c.is_dir = true;
+    c.component.assign(rest.substr(0, end));
+    c.position = prefix + c.component + delim;
+    return c;
+  };
+
+  while (true) {
+    Candidate from_data = data_candidate();
+    Candidate from_marker = marker_candidate();
+    if (!from_data.valid && !from_marker.valid) {
+      if (markers && !from_marker.valid && markers->Valid()) {
+        markers->Next();  // skip a malformed marker
+        continue;
+      }
+      break;
+    }
+    bool take_data = from_data.valid &&
+                     (!from_marker.valid || from_data.position <= from_marker.position);
+    bool take_marker = from_marker.valid &&
+                       (!from_data.valid || from_marker.position <= from_data.position);
+    Candidate& c = take_data ? from_data : from_marker;
+
+    DirEntry entry;
+    std::string resume;
+    uint64_t value_size = 0;
+    if (c.is_dir) {
+      entry.name = codec_.Encode(c.component, NameRole::kPlain, at_root);
+      resume = kv::PrefixSuccessor(c.position);
+      if (take_data) data->SkipTo(resume);
+      if (take_marker) markers->SkipTo(DirMetaKey(resume));
+    } else {
+      // A file. If a directory of the same component exists too, the file
+      // shows as its value name ("c%@").
+      value_size = data->value().size();
+      std::string dir_prefix = c.position + delim;
+      data->Next();
+      bool has_dir = false;
+      if (data->Valid() && data->key() < dir_prefix) {
+        kv::Status s;
+        has_dir = DirExists(dir_prefix, &s);
+      } else if (data->Valid() && StartsWith(data->key(), dir_prefix)) {
+        has_dir = true;
+      } else {
+        has_dir = DirHasMarker(dir_prefix);
+      }
+      entry.name = codec_.Encode(c.component, has_dir ? NameRole::kDirValue : NameRole::kPlain,
+                                 at_root);
+      resume = c.position + '\0';
+    }
+    if (at_root && c.component == kControlDirName) {
+      // Encoded as "%2Erocksfs", never as the control directory itself.
+    }
+    if (skip > 0) {
+      --skip;
+      ++off;
+      continue;
+    }
+    NodeKind kind = c.is_dir ? NodeKind::kDirectory : NodeKind::kFile;
+    Metadata meta;
+    bool has_meta = false;
+    if (plus || !c.is_dir) {
+      has_meta = LoadMeta(c.is_dir ? DirMetaKey(c.position) : FileMetaKey(c.position), &meta);
+    }
+    FillAttr(kind, c.position, value_size, has_meta ? &meta : nullptr, &entry.attr);
+    if (plus) {
+      entry.node = inodes_.Acquire(handle->node, kind, c.component, 1);
+      NodeInfo info;
+      if (kind == NodeKind::kFile && inodes_.Get(entry.node, &info) && info.open_writers > 0) {
+        entry.attr.st_size = static_cast<off_t>(info.writer_size);
+      }
+    }
+    off_t next = off + 1;
+    if (!fill(entry, next)) {
+      if (plus) inodes_.Forget(entry.node, 1);
+      break;
+    }
+    off = next;
+    handle->resume[off] = resume;
+  }
+  kv::Status s = data->status();
+  if (s.ok() && markers) s = markers->status();
+  if (!s.ok()) return Fail(s, "list", prefix);
+  return 0;
+}
+
+}  // namespace rocksfs::fs

@@ -1,0 +1,828 @@
+#include "kv/rocks_store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/statistics.h>
+#include <rocksdb/status.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+
+namespace rocksfs::kv {
+
+// The opaque handle of kv/store.h. Never freed before the store, so a handle
+// dropped under a racing reader stays safe to dereference.
+class ColumnFamily {
+ public:
+  ColumnFamily(rocksdb::ColumnFamilyHandle* handle, std::string name)
+      : handle(handle), name(std::move(name)), id(handle->GetID()) {}
+
+  rocksdb::ColumnFamilyHandle* const handle;
+  const std::string name;
+  const uint32_t id;
+  std::atomic<bool> dropped{false};
+};
+
+namespace {
+
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+constexpr uint64_t kGiB = uint64_t{1} << 30;
+constexpr size_t kStripes = 64;  // one bit each in a uint64_t mask
+static_assert(kStripes == 64);
+
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+// RocksDB's message without its "IO error: " style prefix: our Status adds
+// its own code name.
+std::string MessageOf(const rocksdb::Status& s) {
+  const char* state = s.getState();
+  return state != nullptr ? std::string(state) : s.ToString();
+}
+
+bool IsLockHeld(const rocksdb::Status& s) {
+  if (!s.IsIOError()) return false;
+  const std::string message = MessageOf(s);
+  return message.find("lock") != std::string::npos &&
+         (message.find("Resource temporarily unavailable") != std::string::npos ||
+          message.find("No locks available") != std::string::npos);
+}
+
+// The one translation of RocksDB statuses into kv statuses.
+Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return Status::Ok();
+  // Space exhaustion arrives as a subcode of IOError (and of Aborted for
+  // SstFileManager limits), so check it before the code.
+  if (s.IsNoSpace() || s.subcode() == rocksdb::Status::kSpaceLimit) {
+    return Status::NoSpace(MessageOf(s));
+  }
+  switch (s.code()) {
+    case rocksdb::Status::kOk:
+      return Status::Ok();
+    case rocksdb::Status::kNotFound:
+      return Status::NotFound(MessageOf(s));
+    case rocksdb::Status::kCorruption:
+      return Status::Corruption(MessageOf(s));
+    case rocksdb::Status::kNotSupported:
+      return Status::NotSupported(MessageOf(s));
+    case rocksdb::Status::kInvalidArgument:
+      return Status::InvalidArgument(MessageOf(s));
+    case rocksdb::Status::kIOError:
+      // The DB's LOCK file is held: by another process (EAGAIN from fcntl)
+      // or by another DB object in this process (RocksDB's own registry).
+      if (IsLockHeld(s)) return Status::Busy("database is locked by another process");
+      return Status::IOError(MessageOf(s));
+    case rocksdb::Status::kMergeInProgress:
+      // We install no merge operator; seeing this means a foreign DB.
+      return Status::NotSupported(MessageOf(s));
+    case rocksdb::Status::kIncomplete:
+      // Only with read tiers or skip limits, which we never set.
+      return Status(Code::kAborted, MessageOf(s));
+    case rocksdb::Status::kShutdownInProgress:
+      return Status(Code::kAborted, MessageOf(s));
+    case rocksdb::Status::kTimedOut:
+    case rocksdb::Status::kExpired:
+      return Status(Code::kTimedOut, MessageOf(s));
+    case rocksdb::Status::kAborted:
+      return Status(Code::kAborted, MessageOf(s));
+    case rocksdb::Status::kBusy:
+    case rocksdb::Status::kTryAgain:
+      return Status::Busy(MessageOf(s));
+    case rocksdb::Status::kCompactionTooLarge:
+      // A compaction would exceed SstFileManager's space limit.
+      return Status::NoSpace(MessageOf(s));
+    case rocksdb::Status::kColumnFamilyDropped:
+      return Status::NotFound(MessageOf(s));
+    case rocksdb::Status::kMaxCode:
+      break;
+  }
+  return Status::IOError(MessageOf(s));
+}
+
+uint64_t DefaultBlockCacheBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  uint64_t bytes = 0;
+  if (pages > 0 && page_size > 0) {
+    bytes = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / 8;
+  }
+  return std::clamp(bytes, 64 * kMiB, 4 * kGiB);
+}
+
+void ApplyDefaults(const std::shared_ptr<rocksdb::Cache>& cache, rocksdb::DBOptions* db,
+                   rocksdb::ColumnFamilyOptions* cf) {
+  db->max_background_jobs = 2;
+  db->bytes_per_sync = kMiB;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  table.whole_key_filtering = true;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.block_cache = cache;
+  table.format_version = 5;
+  cf->table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf->level_compaction_dynamic_level_bytes = true;
+
+  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  auto has = [&](rocksdb::CompressionType type) {
+    return std::find(supported.begin(), supported.end(), type) != supported.end();
+  };
+  if (has(rocksdb::kLZ4Compression)) {
+    cf->compression = rocksdb::kLZ4Compression;
+  } else if (has(rocksdb::kSnappyCompression)) {
+    cf->compression = rocksdb::kSnappyCompression;
+  } else {
+    cf->compression = rocksdb::kNoCompression;
+  }
+  cf->bottommost_compression =
+      has(rocksdb::kZSTD) ? rocksdb::kZSTD : rocksdb::kDisableCompressionOption;
+}
+
+// Sets *db and *cf from options: our defaults or the OPTIONS file, then the
+// option strings on top.
+Status BuildOptions(const RocksOpenOptions& options, const std::shared_ptr<rocksdb::Cache>& cache,
+                    rocksdb::DBOptions* db, rocksdb::ColumnFamilyOptions* cf) {
+  if (options.options_file.empty()) {
+    ApplyDefaults(cache, db, cf);
+  } else {
+    rocksdb::ConfigOptions config;
+    config.ignore_unknown_options = false;
+    config.env = rocksdb::Env::Default();
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    std::shared_ptr<rocksdb::Cache> file_cache = cache;
+    rocksdb::Status s =
+        rocksdb::LoadOptionsFromFile(config, options.options_file, db, &descriptors, &file_cache);
+    if (!s.ok()) {
+      return Status::InvalidArgument("bad OPTIONS file " + options.options_file + ": " +
+                                     MessageOf(s));
+    }
+    if (!descriptors.empty()) {
+      *cf = descriptors.front().options;
+      for (const auto& descriptor : descriptors) {
+        if (descriptor.name == rocksdb::kDefaultColumnFamilyName) *cf = descriptor.options;
+      }
+    }
+  }
+
+  rocksdb::ConfigOptions config;
+  config.ignore_unknown_options = false;
+  config.input_strings_escaped = false;
+  if (!options.db_options.empty()) {
+    rocksdb::DBOptions base = *db;
+    rocksdb::Status s = rocksdb::GetDBOptionsFromString(config, base, options.db_options, db);
+    if (!s.ok()) return Status::InvalidArgument("bad db_options: " + MessageOf(s));
+  }
+  if (!options.cf_options.empty()) {
+    rocksdb::ColumnFamilyOptions base = *cf;
+    rocksdb::Status s =
+        rocksdb::GetColumnFamilyOptionsFromString(config, base, options.cf_options, cf);
+    if (!s.ok()) return Status::InvalidArgument("bad cf_options: " + MessageOf(s));
+  }
+  return Status::Ok();
+}
+
+// A Get result: the pinned slice plus the cache its block may live in, so a
+// Value never points into a freed cache.
+struct PinnedValue {
+  std::shared_ptr<rocksdb::Cache> cache;
+  rocksdb::PinnableSlice slice;
+};
+
+class RocksSnapshot final : public Snapshot {
+ public:
+  RocksSnapshot(rocksdb::DB* db, const rocksdb::Snapshot* snapshot)
+      : db_(db), snapshot_(snapshot) {}
+  ~RocksSnapshot() override { db_->ReleaseSnapshot(snapshot_); }
+
+  RocksSnapshot(const RocksSnapshot&) = delete;
+  RocksSnapshot& operator=(const RocksSnapshot&) = delete;
+
+  rocksdb::DB* db() const { return db_; }
+  const rocksdb::Snapshot* get() const { return snapshot_; }
+
+ private:
+  rocksdb::DB* const db_;
+  const rocksdb::Snapshot* const snapshot_;
+};
+
+class RocksIterator final : public Iterator {
+ public:
+  // An iterator that is never valid and reports `error`.
+  explicit RocksIterator(Status error) : error_(std::move(error)) {}
+
+  // REQUIRES: read_options carries no bounds; this sets them.
+  RocksIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* handle,
+                rocksdb::ReadOptions read_options, const ScanOptions& options)
+      : lower_(options.lower_bound), upper_(options.upper_bound) {
+    // The slices point into lower_ and upper_, which never move: this object
+    // is heap-allocated and neither copyable nor movable.
+    lower_slice_ = ToSlice(lower_);
+    upper_slice_ = ToSlice(upper_);
+    if (!lower_.empty()) read_options.iterate_lower_bound = &lower_slice_;
+    if (!upper_.empty()) read_options.iterate_upper_bound = &upper_slice_;
+    iterator_.reset(db->NewIterator(read_options, handle));
+  }
+
+  RocksIterator(const RocksIterator&) = delete;
+  RocksIterator& operator=(const RocksIterator&) = delete;
+
+  void Seek(std::string_view target) override {
+    if (!iterator_) return;
+    if (target < lower_) target = lower_;
+    iterator_->Seek(ToSlice(target));
+  }
+  void Next() override { iterator_->Next(); }
+  bool Valid() const override { return iterator_ && iterator_->Valid(); }
+  std::string_view key() const override { return ToView(iterator_->key()); }
+  std::string_view value() const override { return ToView(iterator_->value()); }
+  Status status() const override {
+    if (!error_.ok()) return error_;
+    return FromRocks(iterator_->status());
+  }
+
+ private:
+  Status error_;
+  std::string lower_;
+  std::string upper_;
+  rocksdb::Slice lower_slice_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> iterator_;
+};
+
+// Creates a fresh directory for a secondary instance's own files.
+Status MakeTempDir(std::string* dir) {
+  std::error_code ec;
+  std::filesystem::path base = std::filesystem::temp_directory_path(ec);
+  if (ec) base = "/tmp";
+  std::string pattern = (base / "rocksfs-secondary-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return Status::IOError("cannot create a directory for the secondary instance in " +
+                           base.string());
+  }
+  *dir = std::move(pattern);
+  return Status::Ok();
+}
+
+class RocksStore final : public Store {
+ public:
+  struct Parts {
+    std::string path;
+    OpenMode mode;
+    std::string owned_secondary_dir;
+    rocksdb::ColumnFamilyOptions cf_options;
+    std::shared_ptr<rocksdb::Cache> cache;
+    std::shared_ptr<rocksdb::Statistics> statistics;
+    rocksdb::DB* db;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default first
+  };
+
+  explicit RocksStore(Parts parts)
+      : path_(std::move(parts.path)),
+        mode_(parts.mode),
+        owned_secondary_dir_(std::move(parts.owned_secondary_dir)),
+        cf_options_(std::move(parts.cf_options)),
+        cache_(std::move(parts.cache)),
+        statistics_(std::move(parts.statistics)),
+        db_(parts.db) {
+    for (rocksdb::ColumnFamilyHandle* handle : parts.handles) {
+      AddFamily(handle);
+    }
+    default_ = families_.front().get();
+  }
+
+  ~RocksStore() override {
+    for (auto& family : families_) db_->DestroyColumnFamilyHandle(family->handle).PermitUncheckedError();
+    for (auto& family : dropped_) db_->DestroyColumnFamilyHandle(family->handle).PermitUncheckedError();
+    // Close reports unreleased snapshots; there is nobody left to tell.
+    db_->Close().PermitUncheckedError();
+    delete db_;
+    if (!owned_secondary_dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(owned_secondary_dir_, ec);
+    }
+  }
+
+  RocksStore(const RocksStore&) = delete;
+  RocksStore& operator=(const RocksStore&) = delete;
+
+  const std::string& path() const override { return path_; }
+  bool read_only() const override { return mode_ != OpenMode::kReadWrite; }
+
+  ColumnFamily* DefaultColumnFamily() override { return default_; }
+
+  Status GetColumnFamily(std::string_view name, bool create, ColumnFamily** cf) override {
+    *cf = nullptr;
+    if (name.empty()) return Status::InvalidArgument("empty column family name");
+    {
+      std::shared_lock lock(families_mutex_);
+      auto it = by_name_.find(name);
+      if (it != by_name_.end()) {
+        *cf = it->second;
+        return Status::Ok();
+      }
+    }
+    if (!create) return Status::NotFound("no column family named " + std::string(name));
+    if (read_only()) return Status::ReadOnly();
+
+    std::unique_lock lock(families_mutex_);
+    auto it = by_name_.find(name);
+    if (it != by_name_.end()) {  // created by a racing thread
+      *cf = it->second;
+      return Status::Ok();
+    }
+    rocksdb::ColumnFamilyHandle* handle = nullptr;
+    rocksdb::Status s = db_->CreateColumnFamily(cf_options_, std::string(name), &handle);
+    if (!s.ok()) return FromRocks(s);
+    *cf = AddFamily(handle);
+    return Status::Ok();
+  }
+
+  std::vector<std::string> ListColumnFamilies() override {
+    std::shared_lock lock(families_mutex_);
+    std::vector<std::string> names;
+    names.reserve(families_.size());
+    for (const auto& family : families_) names.push_back(family->name);
+    return names;
+  }
+
+  Status DropColumnFamily(std::string_view name) override {
+    if (name == rocksdb::kDefaultColumnFamilyName) {
+      return Status::InvalidArgument("the default column family cannot be dropped");
+    }
+    if (read_only()) return Status::ReadOnly();
+    std::unique_lock lock(families_mutex_);
+    auto it = by_name_.find(name);
+    if (it == by_name_.end()) return Status::NotFound("no column family named " + std::string(name));
+    ColumnFamily* family = it->second;
+    rocksdb::Status s = db_->DropColumnFamily(family->handle);
+    if (!s.ok()) return FromRocks(s);
+    family->dropped.store(true, std::memory_order_release);
+    by_name_.erase(it);
+    auto owner = std::find_if(families_.begin(), families_.end(),
+                              [&](const auto& f) { return f.get() == family; });
+    dropped_.push_back(std::move(*owner));
+    families_.erase(owner);
+    return Status::Ok();
+  }
+
+  std::string_view ColumnFamilyName(const ColumnFamily* cf) const override {
+    return cf != nullptr ? std::string_view(cf->name) : std::string_view();
+  }
+
+  Status Get(const ReadOptions& options, ColumnFamily* cf, std::string_view key,
+             Value* value) override {
+    value->Reset();
+    rocksdb::ReadOptions read_options;
+    Status s = Prepare(cf, options.snapshot, options.fill_cache, &read_options);
+    if (!s.ok()) return s;
+    auto pinned = std::make_shared<PinnedValue>();
+    pinned->cache = cache_;
+    rocksdb::Status rs = db_->Get(read_options, cf->handle, ToSlice(key), &pinned->slice);
+    if (rs.IsNotFound()) return Status::NotFound();
+    if (!rs.ok()) return FromRocks(rs);
+    std::string_view view = ToView(pinned->slice);
+    *value = Value(view, std::move(pinned));
+    return Status::Ok();
+  }
+
+  Status Exists(const ReadOptions& options, ColumnFamily* cf, std::string_view key,
+                bool* exists) override {
+    *exists = false;
+    rocksdb::ReadOptions read_options;
+    Status s = Prepare(cf, options.snapshot, options.fill_cache, &read_options);
+    if (!s.ok()) return s;
+    return KeyExists(read_options, cf, key, exists);
+  }
+
+  std::unique_ptr<Iterator> NewIterator(ColumnFamily* cf, const ScanOptions& options) override {
+    rocksdb::ReadOptions read_options;
+    Status s = Prepare(cf, options.snapshot, options.fill_cache, &read_options);
+    if (!s.ok()) return std::make_unique<RocksIterator>(std::move(s));
+    return std::make_unique<RocksIterator>(db_, cf->handle, read_options, options);
+  }
+
+  Status Write(const WriteOptions& options, const Batch& batch) override;
+
+  std::shared_ptr<const Snapshot> GetSnapshot() override {
+    const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+    if (snapshot == nullptr) return nullptr;  // inplace_update_support is on
+    return std::make_shared<RocksSnapshot>(db_, snapshot);
+  }
+
+  Status SyncWal() override {
+    if (read_only()) return Status::Ok();
+    // FlushWAL(true) also pushes out a manual_wal_flush buffer before syncing.
+    return FromRocks(db_->FlushWAL(/*sync=*/true));
+  }
+
+  Status GetUsage(ColumnFamily* cf, Usage* usage) override {
+    *usage = Usage();
+    Status s = CheckFamily(cf);
+    if (!s.ok()) return s;
+    // Properties an engine cannot provide (e.g. in read-only mode) stay 0.
+    auto property = [&](const std::string& name) {
+      uint64_t value = 0;
+      return db_->GetIntProperty(cf->handle, name, &value) ? value : 0;
+    };
+    usage->estimated_keys = property("rocksdb.estimate-num-keys");
+    usage->live_data_bytes =
+        property("rocksdb.live-sst-files-size") + property("rocksdb.cur-size-all-mem-tables");
+    usage->total_sst_bytes = property("rocksdb.total-sst-files-size");
+    return Status::Ok();
+  }
+
+  std::string StatisticsText() override {
+    std::string text;
+    if (statistics_) text = statistics_->ToString();
+    std::string stats;
+    if (db_->GetProperty("rocksdb.stats", &stats)) {
+      if (!text.empty() && text.back() != '\n') text += '\n';
+      text += stats;
+    }
+    return text;
+  }
+
+  Status TryCatchUpWithPrimary() override {
+    if (mode_ != OpenMode::kSecondary) {
+      return Status::NotSupported("only a secondary store follows a primary");
+    }
+    return FromRocks(db_->TryCatchUpWithPrimary());
+  }
+
+ private:
+  ColumnFamily* AddFamily(rocksdb::ColumnFamilyHandle* handle) {
+    auto family = std::make_unique<ColumnFamily>(handle, handle->GetName());
+    ColumnFamily* raw = family.get();
+    by_name_.emplace(raw->name, raw);
+    families_.push_back(std::move(family));
+    return raw;
+  }
+
+  static Status CheckFamily(const ColumnFamily* cf) {
+    if (cf == nullptr) return Status::InvalidArgument("null column family");
+    if (cf->dropped.load(std::memory_order_acquire)) {
+      return Status::NotFound("column family " + cf->name + " was dropped");
+    }
+    return Status::Ok();
+  }
+
+  // Checks cf and fills read options for a read of it.
+  Status Prepare(const ColumnFamily* cf, const Snapshot* snapshot, bool fill_cache,
+                 rocksdb::ReadOptions* read_options) const {
+    Status s = CheckFamily(cf);
+    if (!s.ok()) return s;
+    read_options->fill_cache = fill_cache;
+    if (snapshot != nullptr) {
+      auto* rocks = dynamic_cast<const RocksSnapshot*>(snapshot);
+      if (rocks == nullptr || rocks->db() != db_) {
+        return Status::InvalidArgument("snapshot belongs to another store");
+      }
+      read_options->snapshot = rocks->get();
+    }
+    return Status::Ok();
+  }
+
+  // A point lookup rather than a bounded Seek: Get consults the bloom
+  // filters, and most existence checks are for absent keys. The cost is a
+  // copy of values still in the memtable.
+  Status KeyExists(const rocksdb::ReadOptions& read_options, const ColumnFamily* cf,
+                   std::string_view key, bool* exists) {
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = db_->Get(read_options, cf->handle, ToSlice(key), &value);
+    if (s.IsNotFound()) {
+      *exists = false;
+      return Status::Ok();
+    }
+    if (!s.ok()) return FromRocks(s);
+    *exists = true;
+    return Status::Ok();
+  }
+
+  // Sets *empty to whether no key of cf lies in [begin, end); an empty end
+  // is unbounded.
+  Status RangeEmpty(const ColumnFamily* cf, const std::string& begin, const std::string& end,
+                    bool* empty) {
+    *empty = true;
+    if (!end.empty() && begin >= end) return Status::Ok();
+    ScanOptions scan;
+    scan.lower_bound = begin;
+    scan.upper_bound = end;
+    RocksIterator it(db_, cf->handle, rocksdb::ReadOptions(), scan);
+    it.Seek(begin);
+    *empty = !it.Valid();
+    return it.status();
+  }
+
+  Status CheckCondition(const Batch::Condition& condition) {
+    switch (condition.kind) {
+      case Batch::ConditionKind::kPresent:
+      case Batch::ConditionKind::kAbsent: {
+        bool exists = false;
+        Status s = KeyExists(rocksdb::ReadOptions(), condition.cf, condition.key, &exists);
+        if (!s.ok()) return s;
+        if (condition.kind == Batch::ConditionKind::kPresent && !exists) {
+          return Status::ConditionFailed("expected key is absent");
+        }
+        if (condition.kind == Batch::ConditionKind::kAbsent && exists) {
+          return Status::ConditionFailed("key exists");
+        }
+        return Status::Ok();
+      }
+      case Batch::ConditionKind::kRangeEmpty: {
+        bool empty = true;
+        Status s = RangeEmpty(condition.cf, condition.key, condition.end, &empty);
+        if (!s.ok()) return s;
+        if (!empty) return Status::ConditionFailed("range is not empty");
+        return Status::Ok();
+      }
+    }
+    return Status::InvalidArgument("unknown condition kind");
+  }
+
+  // Appends the ops of `batch` to *out. An unbounded DeleteRange looks up the
+  // last key of its column family, so callers must hold the range lock
+  // exclusively when the batch has one.
+  Status BuildWriteBatch(const Batch& batch, rocksdb::WriteBatch* out) {
+    // Per column family, the largest key this batch has put so far: an
+    // unbounded DeleteRange must cover it too.
+    std::map<const ColumnFamily*, std::string_view> largest_put;
+    for (const Batch::Op& op : batch.ops()) {
+      rocksdb::ColumnFamilyHandle* handle = op.cf->handle;
+      rocksdb::Status s;
+      switch (op.kind) {
+        case Batch::OpKind::kPut:
+          s = out->Put(handle, ToSlice(op.key), ToSlice(op.value));
+          if (auto [it, added] = largest_put.emplace(op.cf, op.key); !added && it->second < op.key) {
+            it->second = op.key;
+          }
+          break;
+        case Batch::OpKind::kDelete:
+          s = out->Delete(handle, ToSlice(op.key));
+          break;
+        case Batch::OpKind::kDeleteRange:
+          if (!op.value.empty()) {
+            if (op.key < op.value) s = out->DeleteRange(handle, ToSlice(op.key), ToSlice(op.value));
+            break;
+          }
+          {
+            // No key sorts above every key, so delete up to the last key
+            // there is (in the DB or put earlier in this batch), then that
+            // key itself.
+            rocksdb::Slice lower = ToSlice(op.key);
+            rocksdb::ReadOptions read_options;
+            read_options.iterate_lower_bound = &lower;
+            std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, handle));
+            it->SeekToLast();
+            if (!it->status().ok()) return FromRocks(it->status());
+            bool have_last = it->Valid();
+            std::string last = have_last ? it->key().ToString() : std::string();
+            if (auto put = largest_put.find(op.cf);
+                put != largest_put.end() && (!have_last || put->second > last)) {
+              last = put->second;
+              have_last = true;
+            }
+            if (have_last && last >= op.key) {
+              if (op.key < last) s = out->DeleteRange(handle, lower, ToSlice(last));
+              if (s.ok()) s = out->Delete(handle, ToSlice(last));
+            }
+          }
+          break;
+      }
+      if (!s.ok()) return FromRocks(s);
+    }
+    return Status::Ok();
+  }
+
+  size_t StripeOf(const ColumnFamily* cf, std::string_view key) const {
+    size_t hash = std::hash<std::string_view>{}(key);
+    hash ^= cf->id + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2);
+    return hash % kStripes;
+  }
+
+  // Holds the write locks of one batch: the range lock exclusively, or the
+  // range lock shared plus the stripes of every key in the batch.
+  class WriteLocks {
+   public:
+    WriteLocks(RocksStore* store, const Batch& batch, bool exclusive)
+        : store_(store), exclusive_(exclusive) {
+      // Writer preference: an exclusive waiter holds the turnstile, so new
+      // shared lockers queue behind it instead of starving it.
+      if (exclusive_) {
+        std::lock_guard turnstile(store_->turnstile_);
+        store_->range_mutex_.lock();
+        return;
+      }
+      {
+        std::lock_guard turnstile(store_->turnstile_);
+        store_->range_mutex_.lock_shared();
+      }
+      for (const Batch::Op& op : batch.ops()) mask_ |= uint64_t{1} << store_->StripeOf(op.cf, op.key);
+      for (const Batch::Condition& condition : batch.conditions()) {
+        mask_ |= uint64_t{1} << store_->StripeOf(condition.cf, condition.key);
+      }
+      // Ascending stripe order everywhere, so two batches never deadlock.
+      for (size_t i = 0; i < kStripes; ++i) {
+        if (mask_ & (uint64_t{1} << i)) store_->stripes_[i].lock();
+      }
+    }
+    ~WriteLocks() {
+      if (exclusive_) {
+        store_->range_mutex_.unlock();
+        return;
+      }
+      for (size_t i = kStripes; i-- > 0;) {
+        if (mask_ & (uint64_t{1} << i)) store_->stripes_[i].unlock();
+      }
+      store_->range_mutex_.unlock_shared();
+    }
+    WriteLocks(const WriteLocks&) = delete;
+    WriteLocks& operator=(const WriteLocks&) = delete;
+
+   private:
+    RocksStore* const store_;
+    const bool exclusive_;
+    uint64_t mask_ = 0;
+  };
+
+  const std::string path_;
+  const OpenMode mode_;
+  const std::string owned_secondary_dir_;
+  const rocksdb::ColumnFamilyOptions cf_options_;
+  const std::shared_ptr<rocksdb::Cache> cache_;
+  const std::shared_ptr<rocksdb::Statistics> statistics_;
+  rocksdb::DB* const db_;
+
+  // Guards the three containers below; ColumnFamily objects never move.
+  mutable std::shared_mutex families_mutex_;
+  std::vector<std::unique_ptr<ColumnFamily>> families_;  // live, default first
+  std::vector<std::unique_ptr<ColumnFamily>> dropped_;   // freed with the store
+  std::map<std::string, ColumnFamily*, std::less<>> by_name_;
+  ColumnFamily* default_ = nullptr;
+
+  // Write serialisation; see WriteLocks.
+  std::mutex turnstile_;
+  std::shared_mutex range_mutex_;
+  std::array<std::mutex, kStripes> stripes_;
+};
+
+Status RocksStore::Write(const WriteOptions& options, const Batch& batch) {
+  if (read_only()) return Status::ReadOnly();
+  bool exclusive = false;
+  for (const Batch::Op& op : batch.ops()) {
+    Status s = CheckFamily(op.cf);
+    if (!s.ok()) return s;
+    if (op.kind == Batch::OpKind::kDeleteRange) exclusive = true;
+  }
+  for (const Batch::Condition& condition : batch.conditions()) {
+    Status s = CheckFamily(condition.cf);
+    if (!s.ok()) return s;
+    if (condition.kind == Batch::ConditionKind::kRangeEmpty) exclusive = true;
+  }
+  if (batch.ops().empty() && batch.conditions().empty()) return Status::Ok();
+
+  // Room for the record headers (tag, column family, two lengths) so that
+  // large values are copied into the batch once, without regrowth.
+  rocksdb::WriteBatch write_batch(batch.ByteSize() + 24 * batch.ops().size() + 16);
+  if (!exclusive) {
+    // Copying the values is the slow part: do it before taking the locks.
+    Status s = BuildWriteBatch(batch, &write_batch);
+    if (!s.ok()) return s;
+  }
+
+  WriteLocks locks(this, batch, exclusive);
+  for (const Batch::Condition& condition : batch.conditions()) {
+    Status s = CheckCondition(condition);
+    if (!s.ok()) return s;
+  }
+  if (exclusive) {
+    Status s = BuildWriteBatch(batch, &write_batch);
+    if (!s.ok()) return s;
+  }
+  if (write_batch.Count() == 0) return Status::Ok();
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options.sync;
+  return FromRocks(db_->Write(write_options, &write_batch));
+}
+
+bool DbExists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec);
+}
+
+Status NotFoundAt(const RocksOpenOptions& options) {
+  if (options.mode == OpenMode::kReadWrite) {
+    return Status::NotFound("database not found at " + options.path +
+                            " (use the create option to create it)");
+  }
+  return Status::NotFound("database not found at " + options.path);
+}
+
+}  // namespace
+
+Status OpenRocksStore(const RocksOpenOptions& options, std::unique_ptr<Store>* store) {
+  store->reset();
+  if (options.path.empty()) return Status::InvalidArgument("empty database path");
+
+  const uint64_t cache_bytes =
+      options.block_cache_bytes != 0 ? options.block_cache_bytes : DefaultBlockCacheBytes();
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(cache_bytes);
+  rocksdb::DBOptions db_options;
+  rocksdb::ColumnFamilyOptions cf_options;
+  Status s = BuildOptions(options, cache, &db_options, &cf_options);
+  if (!s.ok()) return s;
+
+  std::shared_ptr<rocksdb::Statistics> statistics;
+  if (options.statistics) {
+    statistics = rocksdb::CreateDBStatistics();
+    db_options.statistics = statistics;
+  }
+  const bool creating = options.mode == OpenMode::kReadWrite && options.create_if_missing;
+  db_options.create_if_missing = creating;
+  if (options.mode == OpenMode::kSecondary) db_options.max_open_files = -1;
+
+  std::vector<std::string> names;
+  if (!DbExists(options.path)) {
+    if (!creating) return NotFoundAt(options);
+    names.push_back(rocksdb::kDefaultColumnFamilyName);
+  } else {
+    rocksdb::Status rs = rocksdb::DB::ListColumnFamilies(db_options, options.path, &names);
+    if (!rs.ok()) return FromRocks(rs);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (const std::string& name : names) {
+    if (name != rocksdb::kDefaultColumnFamilyName) descriptors.emplace_back(name, cf_options);
+  }
+
+  std::string secondary_path = options.secondary_path;
+  std::string owned_secondary_dir;
+  if (options.mode == OpenMode::kSecondary && secondary_path.empty()) {
+    s = MakeTempDir(&owned_secondary_dir);
+    if (!s.ok()) return s;
+    secondary_path = owned_secondary_dir;
+  }
+
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status rs;
+  switch (options.mode) {
+    case OpenMode::kReadWrite:
+      rs = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db);
+      break;
+    case OpenMode::kReadOnly:
+      rs = rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &db,
+                                        /*error_if_wal_file_exists=*/false);
+      break;
+    case OpenMode::kSecondary:
+      rs = rocksdb::DB::OpenAsSecondary(db_options, options.path, secondary_path, descriptors,
+                                        &handles, &db);
+      break;
+  }
+  if (!rs.ok()) {
+    if (!owned_secondary_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(owned_secondary_dir, ec);
+    }
+    // The DB vanished between our check and the open.
+    if (rs.IsInvalidArgument() &&
+        MessageOf(rs).find("does not exist (create_if_missing is false)") != std::string::npos) {
+      return NotFoundAt(options);
+    }
+    return FromRocks(rs);
+  }
+
+  RocksStore::Parts parts;
+  parts.path = options.path;
+  parts.mode = options.mode;
+  parts.owned_secondary_dir = std::move(owned_secondary_dir);
+  parts.cf_options = std::move(cf_options);
+  parts.cache = std::move(cache);
+  parts.statistics = std::move(statistics);
+  parts.db = db;
+  parts.handles = std::move(handles);
+  *store = std::make_unique<RocksStore>(std::move(parts));
+  return Status::Ok();
+}
+
+}  // namespace rocksfs::kv

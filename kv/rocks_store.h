@@ -1,0 +1,86 @@
+// The RocksDB implementation of kv::Store.
+//
+// OpenRocksStore opens a RocksDB directory with every column family it holds,
+// tuned for many small values, point reads and prefix scans: a block-based
+// table with 10-bit whole-key bloom filters, index and filter blocks in an LRU
+// block cache, LZ4 for most levels and ZSTD for the last. Users can override
+// any of it with RocksDB option strings or an OPTIONS file.
+//
+// RocksDB-specific behaviour of the returned Store, beyond kv/store.h:
+//  - Batch conditions are checked under an internal lock: a batch with range
+//    conditions or range deletes excludes every other Write of this Store
+//    while it runs; other batches lock only the keys they touch. Writes made
+//    by another process (there can be none: the DB is locked) or by another
+//    Store object on the same directory are not covered.
+//  - An empty `end` in Batch::DeleteRange and Batch::ExpectRangeEmpty means
+//    "no upper bound", as an empty upper_bound does in ScanOptions (and as
+//    PrefixSuccessor returns for an all-0xff prefix).
+//  - A null ColumnFamily* is an error (kInvalidArgument), never the default.
+//  - After DropColumnFamily, the dropped handle stays allocated until the
+//    Store is destroyed, so a thread racing with the drop does not crash, but
+//    every operation on it fails with kNotFound. Callers must not keep using
+//    a dropped handle.
+//  - REQUIRES: every Iterator, Snapshot and Value obtained from the Store is
+//    destroyed before the Store.
+//
+// Thread-safety: OpenRocksStore may be called from any thread; the Store it
+// returns is safe for concurrent use (see kv/store.h).
+//
+// This header deliberately includes no RocksDB header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "kv/status.h"
+#include "kv/store.h"
+
+namespace rocksfs::kv {
+
+enum class OpenMode {
+  kReadWrite,  // the only writer; holds the DB's LOCK file
+  kReadOnly,   // a frozen view as of the open; many may be open at once, but
+               // not while a read-write instance is writing
+  kSecondary,  // follows a live read-write instance via TryCatchUpWithPrimary
+};
+
+struct RocksOpenOptions {
+  // The DB directory.
+  std::string path;
+  // kReadWrite only: create an empty DB when `path` holds none.
+  bool create_if_missing = false;
+  OpenMode mode = OpenMode::kReadWrite;
+  // kSecondary only: where the secondary keeps its own info logs. Empty: a
+  // fresh temporary directory, removed when the Store is destroyed.
+  std::string secondary_path;
+  // A RocksDB DBOptions string "k=v;k=v", applied on top of our defaults (or
+  // of `options_file`). Unknown options are errors.
+  std::string db_options;
+  // A RocksDB ColumnFamilyOptions string, applied to every column family,
+  // including ones created later. Unknown options are errors.
+  std::string cf_options;
+  // A RocksDB OPTIONS file. When set, it replaces our defaults: its DBOptions
+  // and the options of its "default" column family (or of its first one)
+  // apply to the DB and every column family; then the strings above apply.
+  std::string options_file;
+  // LRU block cache size in bytes. 0: 1/8 of physical memory, clamped to
+  // [64 MiB, 4 GiB].
+  uint64_t block_cache_bytes = 0;
+  // Collect rocksdb::Statistics (for StatisticsText); costs a few percent.
+  bool statistics = true;
+};
+
+// Opens (or, with create_if_missing, creates) the store at options.path with
+// every column family it holds, and sets *store to it. On error, *store is
+// null. Errors:
+//   kNotFound         no DB at path and not creating; the message names the path
+//   kBusy             a read-write open of a DB another instance holds
+//                     ("database is locked by another process")
+//   kInvalidArgument  a bad option string or OPTIONS file; the message names
+//                     the option; or an empty path
+//   kIOError, kCorruption, kNoSpace  otherwise
+[[nodiscard]] Status OpenRocksStore(const RocksOpenOptions& options,
+                                    std::unique_ptr<Store>* store);
+
+}  // namespace rocksfs::kv

@@ -1,0 +1,236 @@
+// mount.rocksfs: mount a RocksDB database as a directory tree.
+//
+//   mount.rocksfs DB_PATH MOUNTPOINT [-o OPT[,OPT...]] [-f] [-d]
+//
+// Follows the mount(8) helper convention. Without -f it detaches: the parent
+// waits until the daemon has opened the DB and mounted (or failed), prints
+// the daemon's one-line error if any, and exits with its status.
+#include <fcntl.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "fs/filesystem.h"
+#include "fs/fuse_adapter.h"
+#include "fs/mount_options.h"
+#include "kv/rocks_store.h"
+
+namespace {
+
+using rocksfs::fs::MountOptions;
+
+constexpr const char* kProgram = "mount.rocksfs";
+
+// Where a DB is mounted already, from /proc/mounts ("" if nowhere).
+std::string FindMountOf(const std::string& db_path) {
+  std::ifstream mounts("/proc/mounts");
+  std::string source, target, type, rest;
+  while (mounts >> source >> target >> type && std::getline(mounts, rest)) {
+    if (type.rfind("fuse.rocksfs", 0) == 0 && source == db_path) return target;
+  }
+  return "";
+}
+
+std::string Absolute(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved)) return resolved;
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  if (::getcwd(cwd, sizeof cwd)) return std::string(cwd) + "/" + path;
+  return path;
+}
+
+void SetUpLogging(const MountOptions& options, bool detached) {
+  std::shared_ptr<spdlog::logger> logger;
+  try {
+    if (!options.log_file.empty()) {
+      logger = spdlog::basic_logger_mt("rocksfs", options.log_file);
+    } else if (detached) {
+      logger = spdlog::syslog_logger_mt("rocksfs", "rocksfs", LOG_PID, LOG_DAEMON);
+    } else {
+      logger = spdlog::stderr_color_mt("rocksfs");
+    }
+  } catch (const spdlog::spdlog_ex& e) {
+    std::fprintf(stderr, "%s: cannot open log file %s: %s\n", kProgram, options.log_file.c_str(),
+                 e.what());
+    logger = spdlog::stderr_color_mt("rocksfs");
+  }
+  logger->set_level(spdlog::level::from_str(options.log_level));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+// Tells the waiting parent how the mount went (detached mode only).
+class Reporter {
+ public:
+  explicit Reporter(int fd) : fd_(fd) {}
+  void Ok() { Send("OK"); }
+  void Error(const std::string& message) { Send("ERR " + message); }
+
+ private:
+  void Send(const std::string& line) {
+    if (fd_ < 0) return;
+    std::string out = line + "\n";
+    (void)!::write(fd_, out.data(), out.size());
+    ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_;
+};
+
+int Fail(Reporter* reporter, const std::string& message, int status = 1) {
+  spdlog::error("{}", message);
+  reporter->Error(message);
+  return status;
+}
+
+int Serve(const MountOptions& options, Reporter* reporter) {
+  const std::string& db_path = options.db_path;
+  if (options.secondary || !options.snapshot.empty() || options.ttl_seconds) {
+    return Fail(reporter, "the secondary, snapshot= and ttl= modes are not available in this build",
+                2);
+  }
+
+  rocksfs::kv::RocksOpenOptions open;
+  open.path = db_path;
+  open.create_if_missing = options.create;
+  open.mode = options.read_only ? rocksfs::kv::OpenMode::kReadOnly
+                                : rocksfs::kv::OpenMode::kReadWrite;
+  open.db_options = options.db_options;
+  open.cf_options = options.cf_options;
+  open.options_file = options.options_file;
+  std::unique_ptr<rocksfs::kv::Store> store;
+  rocksfs::kv::Status s = rocksfs::kv::OpenRocksStore(open, &store);
+  if (!s.ok()) {
+    if (s.code() == rocksfs::kv::Code::kBusy) {
+      std::string where = FindMountOf(db_path);
+      return Fail(reporter, "database " + db_path + " is in use by another process" +
+                                (where.empty() ? "" : " (mounted at " + where + ")"));
+    }
+    if (s.IsNotFound()) {
+      return Fail(reporter, "database not found at " + db_path + " (use -o create to create it)");
+    }
+    return Fail(reporter, "cannot open database " + db_path + ": " + s.ToString());
+  }
+
+  rocksfs::fs::FilesystemOptions fs_options;
+  fs_options.delimiter = options.delimiter;
+  fs_options.column_family = options.column_family;
+  fs_options.nometa = options.nometa;
+  fs_options.sync = options.sync;
+  fs_options.max_value_size = options.max_value_size;
+  fs_options.defaults.uid = options.uid;
+  fs_options.defaults.gid = options.gid;
+  fs_options.defaults.file_mode = options.file_mode;
+  fs_options.defaults.dir_mode = options.dir_mode;
+  std::unique_ptr<rocksfs::fs::Filesystem> fs;
+  std::string error;
+  if (rocksfs::fs::Filesystem::Create(store.get(), fs_options, &fs, &error) != 0) {
+    return Fail(reporter, error);
+  }
+
+  rocksfs::fs::FuseConfig fuse;
+  fuse.mountpoint = options.mountpoint;
+  fuse.fsname = db_path;
+  fuse.fuse_options = options.fuse_options;
+  fuse.threads = options.threads;
+  fuse.attr_timeout = options.attr_timeout;
+  fuse.entry_timeout = options.entry_timeout;
+  fuse.debug = options.debug;
+  std::unique_ptr<rocksfs::fs::FuseSession> session;
+  if (rocksfs::fs::FuseSession::Mount(fs.get(), fuse, &session, &error) != 0) {
+    return Fail(reporter, error);
+  }
+  spdlog::info("mounted {} at {}{}", db_path, fuse.mountpoint, fs->read_only() ? " (read-only)" : "");
+  reporter->Ok();
+  int rc = session->Run();
+  session.reset();  // unmount before the DB closes
+  fs.reset();
+  store.reset();
+  spdlog::info("unmounted {}", fuse.mountpoint);
+  return rc == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MountOptions options;
+  std::string error;
+  bool help = false;
+  int rc = rocksfs::fs::ParseMountArgs(argc, argv, &options, &error, &help);
+  if (help) {
+    std::cout << error << "\n";
+    return 0;
+  }
+  if (rc != 0) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, error.c_str());
+    return rc;
+  }
+  struct stat st;
+  if (::stat(options.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    std::fprintf(stderr, "%s: mountpoint %s is not a directory\n", kProgram,
+                 options.mountpoint.c_str());
+    return 1;
+  }
+  options.db_path = Absolute(options.db_path);
+  options.mountpoint = Absolute(options.mountpoint);
+
+  if (options.foreground) {
+    SetUpLogging(options, false);
+    Reporter reporter(-1);
+    return Serve(options, &reporter);
+  }
+
+  // Detach before any thread exists (RocksDB and spdlog start threads), and
+  // keep the parent until the child knows whether the mount worked.
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) {
+    std::perror("mount.rocksfs: pipe");
+    return 1;
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::perror("mount.rocksfs: fork");
+    return 1;
+  }
+  if (pid > 0) {
+    ::close(pipe_fds[1]);
+    std::string reply;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(pipe_fds[0], buf, sizeof buf)) > 0) reply.append(buf, n);
+    if (reply.rfind("OK", 0) == 0) return 0;
+    if (reply.rfind("ERR ", 0) == 0) {
+      while (!reply.empty() && reply.back() == '\n') reply.pop_back();
+      std::fprintf(stderr, "%s: %s\n", kProgram, reply.c_str() + 4);
+      return 1;
+    }
+    std::fprintf(stderr, "%s: the daemon exited before mounting (see syslog or -o log_file)\n",
+                 kProgram);
+    return 1;
+  }
+  ::close(pipe_fds[0]);
+  ::setsid();
+  (void)!::chdir("/");  // paths were made absolute before the fork
+  int null_fd = ::open("/dev/null", O_RDWR);
+  if (null_fd >= 0) {
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(null_fd, STDOUT_FILENO);
+    ::dup2(null_fd, STDERR_FILENO);
+    if (null_fd > STDERR_FILENO) ::close(null_fd);
+  }
+  SetUpLogging(options, true);
+  Reporter reporter(pipe_fds[1]);
+  return Serve(options, &reporter);
+}
