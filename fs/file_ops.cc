@@ -69,7 +69,7 @@ int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int fl
   Child child;
   {
     std::shared_lock ns(namespace_mutex_);
-    if (int err = ResolveChild(dir, name, &child)) return err;
+    if (int err = ResolveChild(dir, name, &child)) return err == ENOENT ? EINVAL : err;
     if (child.is_dir()) return (flags & O_EXCL) ? EEXIST : EISDIR;
     if (!child.is_file()) {
       if (child.hashed || (child.role == NameRole::kDirValue && !child.dir_exists)) return EINVAL;

@@ -498,7 +498,10 @@ int Filesystem::SetXattr(NodeId node, std::string_view name, std::string_view va
 int Filesystem::GetXattr(NodeId node, std::string_view name, std::string* value) {
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
-  if (name.rfind(kUserXattrPrefix, 0) != 0) return ENODATA;
+  // Only user.* exists here. ENOTSUP (not ENODATA) for the rest lets tools
+  // such as ls(1) note once per filesystem that there are no ACLs or
+  // security labels, instead of asking for every file.
+  if (name.rfind(kUserXattrPrefix, 0) != 0) return ENOTSUP;
   Metadata meta;
   std::string meta_key =
       info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);

@@ -1,5 +1,5 @@
 // The libfuse low-level adapter: unpack, call Filesystem, reply.
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 314  // FUSE_MAKE_VERSION(3, 14): the fuse_loop_cfg API
 #include "fs/fuse_adapter.h"
 
 #include <fuse_lowlevel.h>

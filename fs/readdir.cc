@@ -84,7 +84,7 @@ int Filesystem::ReadDir(NodeId node, uint64_t fh, off_t offset, bool plus,
     }
   }
   handle->resume.clear();
-  handle->resume[off] = target;
+  if (skip == 0) handle->resume[off] = target;  // a rescan has no resume point yet
 
   kv::ScanOptions scan;
   scan.lower_bound = prefix;

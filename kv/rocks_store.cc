@@ -30,17 +30,23 @@
 
 namespace rocksfs::kv {
 
-// The opaque handle of kv/store.h. Never freed before the store, so a handle
-// dropped under a racing reader stays safe to dereference.
+// The opaque handle of kv/store.h. The object is never freed before the
+// store, so a handle used after its drop fails cleanly; the RocksDB handle
+// inside is destroyed at the drop, so that RocksDB can reclaim the space.
 class ColumnFamily {
  public:
   ColumnFamily(rocksdb::ColumnFamilyHandle* handle, std::string name)
-      : handle(handle), name(std::move(name)), id(handle->GetID()) {}
+      : name(std::move(name)), id(handle->GetID()), handle(handle) {}
 
-  rocksdb::ColumnFamilyHandle* const handle;
   const std::string name;
   const uint32_t id;
-  std::atomic<bool> dropped{false};
+  // Held shared by every operation that uses `handle`, exclusively by the
+  // drop: a drop waits for operations in flight.
+  mutable std::shared_mutex mutex;
+  rocksdb::ColumnFamilyHandle* handle;  // guarded by mutex; null once dropped
+  // Set when a drop starts. New operations fail at once instead of taking
+  // `mutex`, so a busy column family cannot starve its drop.
+  std::atomic<bool> dropping{false};
 };
 
 namespace {
@@ -202,13 +208,6 @@ Status BuildOptions(const RocksOpenOptions& options, const std::shared_ptr<rocks
   return Status::Ok();
 }
 
-// A Get result: the pinned slice plus the cache its block may live in, so a
-// Value never points into a freed cache.
-struct PinnedValue {
-  std::shared_ptr<rocksdb::Cache> cache;
-  rocksdb::PinnableSlice slice;
-};
-
 class RocksSnapshot final : public Snapshot {
  public:
   RocksSnapshot(rocksdb::DB* db, const rocksdb::Snapshot* snapshot)
@@ -312,8 +311,9 @@ class RocksStore final : public Store {
   }
 
   ~RocksStore() override {
-    for (auto& family : families_) db_->DestroyColumnFamilyHandle(family->handle).PermitUncheckedError();
-    for (auto& family : dropped_) db_->DestroyColumnFamilyHandle(family->handle).PermitUncheckedError();
+    for (auto& family : families_) {
+      db_->DestroyColumnFamilyHandle(family->handle).PermitUncheckedError();
+    }
     // Close reports unreleased snapshots; there is nobody left to tell.
     db_->Close().PermitUncheckedError();
     delete db_;
@@ -373,11 +373,22 @@ class RocksStore final : public Store {
     if (read_only()) return Status::ReadOnly();
     std::unique_lock lock(families_mutex_);
     auto it = by_name_.find(name);
-    if (it == by_name_.end()) return Status::NotFound("no column family named " + std::string(name));
+    if (it == by_name_.end()) {
+      return Status::NotFound("no column family named " + std::string(name));
+    }
     ColumnFamily* family = it->second;
-    rocksdb::Status s = db_->DropColumnFamily(family->handle);
-    if (!s.ok()) return FromRocks(s);
-    family->dropped.store(true, std::memory_order_release);
+    {
+      family->dropping.store(true, std::memory_order_release);
+      std::unique_lock family_lock(family->mutex);
+      rocksdb::Status s = db_->DropColumnFamily(family->handle);
+      if (!s.ok()) {
+        family->dropping.store(false, std::memory_order_release);
+        return FromRocks(s);
+      }
+      // Iterators already open keep what they read alive inside RocksDB.
+      db_->DestroyColumnFamilyHandle(family->handle).PermitUncheckedError();
+      family->handle = nullptr;
+    }
     by_name_.erase(it);
     auto owner = std::find_if(families_.begin(), families_.end(),
                               [&](const auto& f) { return f.get() == family; });
@@ -393,15 +404,17 @@ class RocksStore final : public Store {
   Status Get(const ReadOptions& options, ColumnFamily* cf, std::string_view key,
              Value* value) override {
     value->Reset();
+    std::shared_lock<std::shared_mutex> family_lock;
     rocksdb::ReadOptions read_options;
-    Status s = Prepare(cf, options.snapshot, options.fill_cache, &read_options);
+    Status s = Prepare(cf, options.snapshot, options.fill_cache, &family_lock, &read_options);
     if (!s.ok()) return s;
-    auto pinned = std::make_shared<PinnedValue>();
-    pinned->cache = cache_;
-    rocksdb::Status rs = db_->Get(read_options, cf->handle, ToSlice(key), &pinned->slice);
+    // The PinnableSlice pins the block holding the value in the block cache
+    // (or, for a memtable hit, holds a copy) for as long as the Value lives.
+    auto pinned = std::make_shared<rocksdb::PinnableSlice>();
+    rocksdb::Status rs = db_->Get(read_options, cf->handle, ToSlice(key), pinned.get());
     if (rs.IsNotFound()) return Status::NotFound();
     if (!rs.ok()) return FromRocks(rs);
-    std::string_view view = ToView(pinned->slice);
+    std::string_view view = ToView(*pinned);
     *value = Value(view, std::move(pinned));
     return Status::Ok();
   }
@@ -409,15 +422,17 @@ class RocksStore final : public Store {
   Status Exists(const ReadOptions& options, ColumnFamily* cf, std::string_view key,
                 bool* exists) override {
     *exists = false;
+    std::shared_lock<std::shared_mutex> family_lock;
     rocksdb::ReadOptions read_options;
-    Status s = Prepare(cf, options.snapshot, options.fill_cache, &read_options);
+    Status s = Prepare(cf, options.snapshot, options.fill_cache, &family_lock, &read_options);
     if (!s.ok()) return s;
     return KeyExists(read_options, cf, key, exists);
   }
 
   std::unique_ptr<Iterator> NewIterator(ColumnFamily* cf, const ScanOptions& options) override {
+    std::shared_lock<std::shared_mutex> family_lock;
     rocksdb::ReadOptions read_options;
-    Status s = Prepare(cf, options.snapshot, options.fill_cache, &read_options);
+    Status s = Prepare(cf, options.snapshot, options.fill_cache, &family_lock, &read_options);
     if (!s.ok()) return std::make_unique<RocksIterator>(std::move(s));
     return std::make_unique<RocksIterator>(db_, cf->handle, read_options, options);
   }
@@ -438,7 +453,8 @@ class RocksStore final : public Store {
 
   Status GetUsage(ColumnFamily* cf, Usage* usage) override {
     *usage = Usage();
-    Status s = CheckFamily(cf);
+    std::shared_lock<std::shared_mutex> family_lock;
+    Status s = LockFamily(cf, &family_lock);
     if (!s.ok()) return s;
     // Properties an engine cannot provide (e.g. in read-only mode) stay 0.
     auto property = [&](const std::string& name) {
@@ -479,18 +495,23 @@ class RocksStore final : public Store {
     return raw;
   }
 
-  static Status CheckFamily(const ColumnFamily* cf) {
+  // Checks that cf is usable and, if so, holds *lock on it so that its
+  // handle stays alive until *lock is released.
+  static Status LockFamily(const ColumnFamily* cf, std::shared_lock<std::shared_mutex>* lock) {
     if (cf == nullptr) return Status::InvalidArgument("null column family");
-    if (cf->dropped.load(std::memory_order_acquire)) {
-      return Status::NotFound("column family " + cf->name + " was dropped");
+    if (!cf->dropping.load(std::memory_order_acquire)) {
+      *lock = std::shared_lock(cf->mutex);
+      if (cf->handle != nullptr) return Status::Ok();
+      lock->unlock();
     }
-    return Status::Ok();
+    return Status::NotFound("column family " + cf->name + " was dropped");
   }
 
-  // Checks cf and fills read options for a read of it.
+  // LockFamily, then fills read options for a read of cf.
   Status Prepare(const ColumnFamily* cf, const Snapshot* snapshot, bool fill_cache,
+                 std::shared_lock<std::shared_mutex>* lock,
                  rocksdb::ReadOptions* read_options) const {
-    Status s = CheckFamily(cf);
+    Status s = LockFamily(cf, lock);
     if (!s.ok()) return s;
     read_options->fill_cache = fill_cache;
     if (snapshot != nullptr) {
@@ -573,7 +594,8 @@ class RocksStore final : public Store {
       switch (op.kind) {
         case Batch::OpKind::kPut:
           s = out->Put(handle, ToSlice(op.key), ToSlice(op.value));
-          if (auto [it, added] = largest_put.emplace(op.cf, op.key); !added && it->second < op.key) {
+          if (auto [it, added] = largest_put.emplace(op.cf, op.key);
+              !added && it->second < op.key) {
             it->second = op.key;
           }
           break;
@@ -637,7 +659,9 @@ class RocksStore final : public Store {
         std::lock_guard turnstile(store_->turnstile_);
         store_->range_mutex_.lock_shared();
       }
-      for (const Batch::Op& op : batch.ops()) mask_ |= uint64_t{1} << store_->StripeOf(op.cf, op.key);
+      for (const Batch::Op& op : batch.ops()) {
+        mask_ |= uint64_t{1} << store_->StripeOf(op.cf, op.key);
+      }
       for (const Batch::Condition& condition : batch.conditions()) {
         mask_ |= uint64_t{1} << store_->StripeOf(condition.cf, condition.key);
       }
@@ -676,7 +700,7 @@ class RocksStore final : public Store {
   // Guards the three containers below; ColumnFamily objects never move.
   mutable std::shared_mutex families_mutex_;
   std::vector<std::unique_ptr<ColumnFamily>> families_;  // live, default first
-  std::vector<std::unique_ptr<ColumnFamily>> dropped_;   // freed with the store
+  std::vector<std::unique_ptr<ColumnFamily>> dropped_;   // handle-less, freed with the store
   std::map<std::string, ColumnFamily*, std::less<>> by_name_;
   ColumnFamily* default_ = nullptr;
 
@@ -688,18 +712,26 @@ class RocksStore final : public Store {
 
 Status RocksStore::Write(const WriteOptions& options, const Batch& batch) {
   if (read_only()) return Status::ReadOnly();
+  if (batch.ops().empty() && batch.conditions().empty()) return Status::Ok();
   bool exclusive = false;
+  std::vector<const ColumnFamily*> families;
   for (const Batch::Op& op : batch.ops()) {
-    Status s = CheckFamily(op.cf);
-    if (!s.ok()) return s;
+    families.push_back(op.cf);
     if (op.kind == Batch::OpKind::kDeleteRange) exclusive = true;
   }
   for (const Batch::Condition& condition : batch.conditions()) {
-    Status s = CheckFamily(condition.cf);
-    if (!s.ok()) return s;
+    families.push_back(condition.cf);
     if (condition.kind == Batch::ConditionKind::kRangeEmpty) exclusive = true;
   }
-  if (batch.ops().empty() && batch.conditions().empty()) return Status::Ok();
+  // Keep every handle the batch uses alive until it is written. Drops take
+  // one family lock at a time, so the order here cannot deadlock with them.
+  std::sort(families.begin(), families.end());
+  families.erase(std::unique(families.begin(), families.end()), families.end());
+  std::vector<std::shared_lock<std::shared_mutex>> family_locks(families.size());
+  for (size_t i = 0; i < families.size(); ++i) {
+    Status s = LockFamily(families[i], &family_locks[i]);
+    if (!s.ok()) return s;
+  }
 
   // Room for the record headers (tag, column family, two lengths) so that
   // large values are copied into the batch once, without regrowth.

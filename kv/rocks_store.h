@@ -16,10 +16,12 @@
 //    "no upper bound", as an empty upper_bound does in ScanOptions (and as
 //    PrefixSuccessor returns for an all-0xff prefix).
 //  - A null ColumnFamily* is an error (kInvalidArgument), never the default.
-//  - After DropColumnFamily, the dropped handle stays allocated until the
-//    Store is destroyed, so a thread racing with the drop does not crash, but
-//    every operation on it fails with kNotFound. Callers must not keep using
-//    a dropped handle.
+//  - DropColumnFamily waits for operations in flight on that column family,
+//    and iterators already open on it keep reading what they saw. Afterwards
+//    the handle stays allocated until the Store is destroyed, so a thread
+//    racing with the drop does not crash, but every operation on it fails
+//    with kNotFound. Callers must not keep using a dropped handle. The space
+//    is reclaimed once the last such iterator is gone.
 //  - REQUIRES: every Iterator, Snapshot and Value obtained from the Store is
 //    destroyed before the Store.
 //
@@ -80,7 +82,6 @@ struct RocksOpenOptions {
 //   kInvalidArgument  a bad option string or OPTIONS file; the message names
 //                     the option; or an empty path
 //   kIOError, kCorruption, kNoSpace  otherwise
-[[nodiscard]] Status OpenRocksStore(const RocksOpenOptions& options,
-                                    std::unique_ptr<Store>* store);
+[[nodiscard]] Status OpenRocksStore(const RocksOpenOptions& options, std::unique_ptr<Store>* store);
 
 }  // namespace rocksfs::kv

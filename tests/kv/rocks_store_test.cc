@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -281,13 +282,13 @@ TEST(RocksStore, OptionStringsApplyOnTopOfDefaults) {
   options.cf_options = "write_buffer_size=1048576;block_based_table_factory={block_size=8192}";
   OpenOrDie(options).reset();
   const std::string text = NewestOptionsFile(dir.path());
-  for (const char* expected : {
-           "max_open_files=123", "max_background_jobs=3", "write_buffer_size=1048576",
-           "block_size=8192",
-           // Defaults the strings did not touch survive, even inside the table options.
-           "filter_policy=bloomfilter:10:false", "cache_index_and_filter_blocks=true",
-           "format_version=5", "level_compaction_dynamic_level_bytes=true",
-           "bytes_per_sync=1048576"}) {
+  for (const char* expected :
+       {"max_open_files=123", "max_background_jobs=3", "write_buffer_size=1048576",
+        "block_size=8192",
+        // Defaults the strings did not touch survive, even inside the table options.
+        "filter_policy=bloomfilter:10:false", "cache_index_and_filter_blocks=true",
+        "format_version=5", "level_compaction_dynamic_level_bytes=true",
+        "bytes_per_sync=1048576"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected;
   }
 }
@@ -444,7 +445,9 @@ TEST(RocksStore, IteratorStaysWithinBounds) {
   TempDir dir;
   auto store = OpenOrDie(Options(dir.path()));
   ColumnFamily* cf = store->DefaultColumnFamily();
-  for (const char* key : {"a", "b", "b/1", "b/2", "c", "d"}) ASSERT_TRUE(Put(store.get(), key, "v").ok());
+  for (const char* key : {"a", "b", "b/1", "b/2", "c", "d"}) {
+    ASSERT_TRUE(Put(store.get(), key, "v").ok());
+  }
   struct Case {
     std::string lower, upper, keys;
   };
@@ -564,9 +567,15 @@ TEST(RocksStore, ConditionsDecideWhetherTheBatchIsWritten) {
     ASSERT_TRUE(Put(store.get(), "x", "v").ok());
     Batch batch;
     switch (c.kind) {
-      case Kind::kPresent: batch.ExpectPresent(cf, c.key); break;
-      case Kind::kAbsent: batch.ExpectAbsent(cf, c.key); break;
-      case Kind::kRangeEmpty: batch.ExpectRangeEmpty(cf, c.key, c.end); break;
+      case Kind::kPresent:
+        batch.ExpectPresent(cf, c.key);
+        break;
+      case Kind::kAbsent:
+        batch.ExpectAbsent(cf, c.key);
+        break;
+      case Kind::kRangeEmpty:
+        batch.ExpectRangeEmpty(cf, c.key, c.end);
+        break;
     }
     batch.Put(cf, "new1", "v");
     batch.Delete(cf, "x");
@@ -697,8 +706,7 @@ TEST(RocksStore, SnapshotOfAnotherStoreIsInvalidArgument) {
   ReadOptions options;
   options.snapshot = snapshot.get();
   Value value;
-  EXPECT_EQ(a->Get(options, a->DefaultColumnFamily(), "k", &value).code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(a->Get(options, a->DefaultColumnFamily(), "k", &value).code(), Code::kInvalidArgument);
 }
 
 // ---- Column families ----
@@ -775,6 +783,56 @@ TEST(RocksStore, DroppedColumnFamilyIsGoneAndItsHandleFailsSafely) {
   EXPECT_EQ(store->ListColumnFamilies(), std::vector<std::string>{"default"});
 }
 
+TEST(RocksStore, IteratorOpenAcrossADropKeepsReading) {
+  TempDir dir;
+  auto store = OpenOrDie(Options(dir.path()));
+  ColumnFamily* cf = nullptr;
+  ASSERT_TRUE(store->GetColumnFamily("tmp", true, &cf).ok());
+  ASSERT_TRUE(Put(store.get(), cf, "a", "1").ok());
+  ASSERT_TRUE(Put(store.get(), cf, "b", "2").ok());
+  auto it = store->NewIterator(cf, ScanOptions());
+  it->Seek("");
+  ASSERT_TRUE(store->DropColumnFamily("tmp").ok());
+  std::string keys;
+  for (; it->Valid(); it->Next()) keys += it->key();
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  EXPECT_EQ(keys, "ab");
+}
+
+TEST(RocksStore, DropWhileOtherThreadsUseTheFamilyDoesNotCrash) {
+  TempDir dir;
+  auto store = OpenOrDie(Options(dir.path()));
+  for (int round = 0; round < 8; ++round) {
+    ColumnFamily* cf = nullptr;
+    ASSERT_TRUE(store->GetColumnFamily("tmp", true, &cf).ok());
+    ASSERT_TRUE(Put(store.get(), cf, "k", "v").ok());
+    std::atomic<bool> stop = false;
+    std::atomic<int> unexpected = 0;
+    std::vector<std::thread> users;
+    for (int t = 0; t < 3; ++t) {
+      users.emplace_back([&] {
+        while (!stop) {
+          Value value;
+          Status s = store->Get(ReadOptions(), cf, "k", &value);
+          if (!s.ok() && !s.IsNotFound()) ++unexpected;
+          s = Put(store.get(), cf, "k", "v");
+          if (!s.ok() && !s.IsNotFound() && s.code() != Code::kInvalidArgument) ++unexpected;
+          auto it = store->NewIterator(cf, ScanOptions());
+          for (it->Seek(""); it->Valid(); it->Next()) {
+          }
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(store->DropColumnFamily("tmp").ok());
+    stop = true;
+    for (auto& user : users) user.join();
+    EXPECT_EQ(unexpected, 0);
+    Value value;
+    EXPECT_EQ(store->Get(ReadOptions(), cf, "k", &value).code(), Code::kNotFound);
+  }
+}
+
 // ---- Secondary, usage, statistics ----
 
 TEST(RocksStore, SecondaryCatchesUpWithPrimary) {
@@ -826,7 +884,7 @@ TEST(RocksStore, UsageAndStatisticsReflectWrites) {
   EXPECT_GT(usage.live_data_bytes, 0u);
   std::string text = store->StatisticsText();
   EXPECT_NE(text.find("rocksdb.block.cache"), std::string::npos);  // Statistics
-  EXPECT_NE(text.find("DB Stats"), std::string::npos);            // rocksdb.stats
+  EXPECT_NE(text.find("DB Stats"), std::string::npos);             // rocksdb.stats
 }
 
 // ---- Interoperation with Debian's ldb ----
@@ -847,7 +905,8 @@ TEST(RocksStore, ReadsDbWrittenByLdb) {
   if (!HaveLdb()) GTEST_SKIP() << "ldb (Debian package rocksdb-tools) is not on PATH";
   TempDir dir;
   const std::string db = dir.Sub("db");
-  ASSERT_EQ(std::system(("ldb --db=" + db + " --create_if_missing put k from-ldb >/dev/null").c_str()), 0);
+  const std::string command = "ldb --db=" + db + " --create_if_missing put k from-ldb >/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
   RocksOpenOptions options = Options(db);
   options.create_if_missing = false;
   auto store = OpenOrDie(options);
