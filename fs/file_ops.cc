@@ -9,14 +9,15 @@
 #include "fs/filesystem_internal.h"
 
 namespace rocksfs::fs {
-Metadata Filesystem::NewMeta(mode_t mode, const Caller& caller, const NodeInfo& parent) {
+Metadata Filesystem::NewMeta(View& view, mode_t mode, const Caller& caller,
+                             const NodeInfo& parent) {
   Metadata meta;
   meta.mode = mode;
   meta.uid = caller.uid;
   meta.gid = caller.gid;
   // A setgid directory hands its group down, and setgid to subdirectories.
   Metadata parent_meta;
-  if (LoadMeta(DirMetaKey(parent.key), &parent_meta) && (parent_meta.mode & S_ISGID)) {
+  if (LoadMeta(view, DirMetaKey(parent.key), &parent_meta) && (parent_meta.mode & S_ISGID)) {
     meta.gid = parent_meta.gid;
     if (S_ISDIR(mode)) meta.mode |= S_ISGID;
   }
@@ -29,24 +30,39 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
   if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.kind == NodeKind::kDirectory) return EISDIR;
   bool writable = (flags & O_ACCMODE) != O_RDONLY;
+  if (info.control != Control::kNone) {
+    if (writable) return EACCES;
+    // Control files are generated at open and change behind the kernel's
+    // back: no page cache.
+    auto handle = std::make_unique<FileHandle>();
+    handle->node = node;
+    handle->value = kv::Value::Copy(StatsText());
+    inodes_.OpenHandle(node, false, handle->value.size());
+    out->fh = ToFh(handle.release());
+    out->keep_cache = false;
+    out->noflush = true;
+    out->direct_io = true;
+    return 0;
+  }
+  auto view = ViewOf(info);
+  if (!view) return ENOENT;
   if (writable) {
-    if (int err = CheckWritable()) return err;
+    if (int err = CheckWritable(*view)) return err;
   }
   auto handle = std::make_unique<FileHandle>();
   handle->node = node;
+  handle->view = view;
   handle->writable = writable;
   handle->append = (flags & O_APPEND) != 0;
   if (writable && (flags & O_TRUNC)) {
     handle->dirty = true;  // an O_TRUNC open commits the empty file at close
   } else if (!info.detached) {
+    // Another writer's uncommitted bytes are not ours to see: every opener
+    // starts from the committed value.
     kv::Value value;
-    kv::Status s = store_->Get({}, data_, info.key, &value);
+    kv::Status s = view->store->Get({}, view->data, info.key, &value);
     if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", info.key);
     if (writable) {
-      if (info.open_writers > 0) {
-        // Another writer's uncommitted bytes are not ours to see; start from
-        // the committed value like any other opener.
-      }
       handle->buffer.assign(value.view());
     } else {
       handle->value = std::move(value);
@@ -62,27 +78,32 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
 
 int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int flags,
                        const Caller& caller, Entry* entry, OpenResult* out) {
-  if (int err = CheckWritable()) return err;
   NodeInfo dir;
   if (!inodes_.Get(parent, &dir)) return ENOENT;
-  if (dir.key.empty() && name == kControlDirName) return EEXIST;
+  if (dir.control != Control::kNone) return EACCES;
+  if (parent == kRootNode && name == kControlDirName) return EEXIST;
+  auto view = ViewOf(dir);
+  if (!view) return ENOENT;
+  if (int err = CheckWritable(*view)) return err;
   Child child;
   {
     std::shared_lock ns(namespace_mutex_);
-    if (int err = ResolveChild(dir, name, &child)) return err == ENOENT ? EINVAL : err;
+    // A hashed name that matches no key cannot be created: EINVAL.
+    if (int err = ResolveChild(*view, dir, name, &child)) return err == ENOENT ? EINVAL : err;
     if (child.is_dir()) return (flags & O_EXCL) ? EEXIST : EISDIR;
     if (!child.is_file()) {
       if (child.hashed || (child.role == NameRole::kDirValue && !child.dir_exists)) return EINVAL;
       if (child.role == NameRole::kPlain && child.file_exists) return EEXIST;
       kv::Batch batch;
-      batch.ExpectAbsent(data_, child.key);
-      batch.Put(data_, child.key, std::string());
+      batch.ExpectAbsent(view->data, child.key);
+      batch.Put(view->data, child.key, std::string());
       if (!options_.nometa) {
-        if (int err = EnsureMeta()) return err;
-        batch.Put(meta_.load(), FileMetaKey(child.key),
-                  EncodeMetadata(NewMeta(S_IFREG | (mode & 07777), caller, dir)));
+        if (int err = EnsureMeta(*view)) return err;
+        batch.Put(view->meta.load(), FileMetaKey(child.key),
+                  EncodeMetadata(NewMeta(*view, S_IFREG | (mode & 07777), caller, dir)));
       }
-      kv::Status s = store_->Write({options_.sync}, batch);
+      kv::Status s = view->store->Write({options_.sync}, batch);
+      counters_.batches.fetch_add(1, std::memory_order_relaxed);
       if (s.IsConditionFailed()) return EEXIST;
       if (!s.ok()) return Fail(s, "create", child.key);
       child.file_exists = true;
@@ -92,7 +113,7 @@ int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int fl
       return EEXIST;
     }
   }
-  if (int err = FillEntry(parent, child, entry, 1)) return err;
+  if (int err = FillEntry(*view, parent, child, entry, 1)) return err;
   if (int err = Open(entry->node, flags, out)) {
     Forget(entry->node, 1);
     *entry = {};
@@ -107,23 +128,32 @@ int Filesystem::Read(NodeId node, uint64_t fh, uint64_t offset, size_t size, Rea
     FileHandle* handle = FileHandleFrom(fh);
     if (!handle->writable) {
       out->data = handle->value.Sub(offset, size);
-      return 0;
-    }
-    std::lock_guard lock(handle->mutex);
-    if (offset >= handle->buffer.size()) {
-      out->data = kv::Value();
     } else {
-      out->data = kv::Value::Copy(std::string_view(handle->buffer).substr(offset, size));
+      std::lock_guard lock(handle->mutex);
+      if (offset >= handle->buffer.size()) {
+        out->data = kv::Value();
+      } else {
+        out->data = kv::Value::Copy(std::string_view(handle->buffer).substr(offset, size));
+      }
     }
+    counters_.bytes_read.fetch_add(out->data.size(), std::memory_order_relaxed);
     return 0;
   }
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.kind == NodeKind::kDirectory) return EISDIR;
+  if (info.control != Control::kNone) {
+    // Zero-message opens (read-only mounts): the text as of this read.
+    out->data = kv::Value::Copy(StatsText()).Sub(offset, size);
+    return 0;
+  }
+  auto view = ViewOf(info);
+  if (!view) return ENOENT;
   kv::Value value;
-  kv::Status s = store_->Get({}, data_, info.key, &value);
+  kv::Status s = view->store->Get({}, view->data, info.key, &value);
   if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", info.key);
   out->data = value.Sub(offset, size);
+  counters_.bytes_read.fetch_add(out->data.size(), std::memory_order_relaxed);
   return 0;
 }
 
@@ -139,13 +169,15 @@ int Filesystem::Write(uint64_t fh, uint64_t offset, std::string_view data, size_
   handle->dirty = true;
   inodes_.SetWriterSize(handle->node, handle->buffer.size());
   *written = data.size();
+  counters_.bytes_written.fetch_add(data.size(), std::memory_order_relaxed);
   return 0;
 }
 
 int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
+  View& view = *handle->view;
   if (!handle->dirty) {
     if (!sync) return 0;
-    kv::Status s = store_->SyncWal();
+    kv::Status s = view.store->SyncWal();
     return s.ok() ? 0 : Fail(s, "sync WAL", "");
   }
   std::shared_lock ns(namespace_mutex_);
@@ -157,21 +189,23 @@ int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
     return 0;
   }
   kv::Batch batch;
-  batch.Put(data_, info.key, handle->buffer);
+  batch.Put(view.data, info.key, handle->buffer);
   if (!options_.nometa) {
-    if (int err = EnsureMeta()) return err;
+    if (int err = EnsureMeta(view)) return err;
     Metadata meta;
-    if (!LoadMeta(FileMetaKey(info.key), &meta)) {
+    if (!LoadMeta(view, FileMetaKey(info.key), &meta)) {
       meta.mode = S_IFREG | options_.defaults.file_mode;
       meta.uid = options_.defaults.uid;
       meta.gid = options_.defaults.gid;
     }
     meta.mtime = meta.ctime = NowNs();
     if (meta.atime == 0) meta.atime = meta.mtime;
-    batch.Put(meta_.load(), FileMetaKey(info.key), EncodeMetadata(meta));
+    batch.Put(view.meta.load(), FileMetaKey(info.key), EncodeMetadata(meta));
   }
-  kv::Status s = store_->Write({sync || options_.sync}, batch);
+  kv::Status s = view.store->Write({sync || options_.sync}, batch);
   if (!s.ok()) return Fail(s, "commit", info.key);
+  counters_.commits.fetch_add(1, std::memory_order_relaxed);
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
   handle->dirty = false;
   return 0;
 }
@@ -187,7 +221,8 @@ int Filesystem::Fsync(uint64_t fh, bool datasync) {
   FileHandle* handle = FileHandleFrom(fh);
   if (!handle) return EBADF;
   if (!handle->writable) {
-    kv::Status s = store_->SyncWal();
+    kv::Store* store = handle->view ? handle->view->store : store_;
+    kv::Status s = store->SyncWal();
     return s.ok() ? 0 : Fail(s, "sync WAL", "");
   }
   std::lock_guard lock(handle->mutex);
@@ -209,7 +244,7 @@ void Filesystem::Release(uint64_t fh) {
   delete handle;
 }
 
-int Filesystem::Truncate(const NodeInfo& node, uint64_t fh, uint64_t size) {
+int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t size) {
   if (size > options_.max_value_size) return EFBIG;
   FileHandle* handle = fh ? FileHandleFrom(fh) : nullptr;
   if (handle && handle->writable) {
@@ -222,21 +257,22 @@ int Filesystem::Truncate(const NodeInfo& node, uint64_t fh, uint64_t size) {
   if (node.detached) return 0;
   std::shared_lock ns(namespace_mutex_);
   kv::Value value;
-  kv::Status s = store_->Get({}, data_, node.key, &value);
+  kv::Status s = view.store->Get({}, view.data, node.key, &value);
   if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", node.key);
   if (value.size() == size) return 0;
   std::string bytes(value.view().substr(0, size));
   bytes.resize(size, '\0');
   kv::Batch batch;
-  batch.Put(data_, node.key, std::move(bytes));
-  if (!options_.nometa && meta_.load()) {
+  batch.Put(view.data, node.key, std::move(bytes));
+  if (!options_.nometa && view.meta.load()) {
     Metadata meta;
-    if (LoadMeta(FileMetaKey(node.key), &meta)) {
+    if (LoadMeta(view, FileMetaKey(node.key), &meta)) {
       meta.mtime = meta.ctime = NowNs();
-      batch.Put(meta_.load(), FileMetaKey(node.key), EncodeMetadata(meta));
+      batch.Put(view.meta.load(), FileMetaKey(node.key), EncodeMetadata(meta));
     }
   }
-  s = store_->Write({options_.sync}, batch);
+  s = view.store->Write({options_.sync}, batch);
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (!s.ok()) return Fail(s, "truncate", node.key);
   if (node.open_writers > 0) inodes_.SetWriterSize(node.id, size);
   return 0;

@@ -70,6 +70,28 @@ Filesystem::Filesystem(kv::Store* store, FilesystemOptions options)
 
 Filesystem::~Filesystem() = default;
 
+std::shared_ptr<Filesystem::View> Filesystem::NewView(kv::Store* store, kv::ColumnFamily* data,
+                                                      const std::string& data_name,
+                                                      bool read_only) {
+  auto view = std::make_shared<View>();
+  view->store = store;
+  view->data = data;
+  view->read_only = read_only || store->read_only();
+  view->meta_cf_name = MetaColumnFamilyName(data_name);
+  if (!options_.nometa) {
+    kv::ColumnFamily* meta = nullptr;
+    if (store->GetColumnFamily(view->meta_cf_name, false, &meta).ok()) view->meta = meta;
+  }
+  view->default_time = StoreCreationTime(store->path());
+  return view;
+}
+
+std::shared_ptr<Filesystem::View> Filesystem::ViewOf(ViewId id) const {
+  std::lock_guard lock(views_mutex_);
+  auto it = views_.find(id);
+  return it == views_.end() ? nullptr : it->second;
+}
+
 int Filesystem::Create(kv::Store* store, FilesystemOptions options,
                        std::unique_ptr<Filesystem>* out, std::string* error) {
   if (!PathCodec::IsValidDelimiter(options.delimiter)) {
@@ -81,50 +103,49 @@ int Filesystem::Create(kv::Store* store, FilesystemOptions options,
     return EINVAL;
   }
   std::unique_ptr<Filesystem> fs(new Filesystem(store, std::move(options)));
-  kv::Status s = store->GetColumnFamily(fs->options_.column_family, false, &fs->data_);
+  kv::ColumnFamily* data = nullptr;
+  kv::Status s = store->GetColumnFamily(fs->options_.column_family, false, &data);
   if (!s.ok()) {
     *error = s.IsNotFound() ? "column family '" + fs->options_.column_family + "' does not exist"
                             : "cannot open column family: " + s.ToString();
     return s.IsNotFound() ? ENOENT : ErrnoFromStatus(s);
   }
-  fs->meta_cf_name_ = MetaColumnFamilyName(fs->options_.column_family);
-  if (!fs->options_.nometa) {
-    kv::ColumnFamily* meta = nullptr;
-    if (store->GetColumnFamily(fs->meta_cf_name_, false, &meta).ok()) fs->meta_ = meta;
-  }
-  fs->options_.defaults.time = StoreCreationTime(store->path());
+  auto view = fs->NewView(store, data, fs->options_.column_family, false);
+  fs->options_.defaults.time = view->default_time;
+  fs->views_[kMainView] = std::move(view);
   *out = std::move(fs);
   return 0;
 }
 
 int Filesystem::Fail(const kv::Status& status, std::string_view op, std::string_view key) const {
   int err = ErrnoFromStatus(status);
+  const_cast<Counters&>(counters_).errors.fetch_add(1, std::memory_order_relaxed);
   auto level = err == ENOSPC || err == EROFS ? spdlog::level::warn : spdlog::level::err;
   spdlog::log(level, "{} of key '{}' failed: {} (errno {})", op, key, status.ToString(), err);
   return err;
 }
 
-int Filesystem::CheckWritable() const { return read_only_ ? EROFS : 0; }
+int Filesystem::CheckWritable(const View& view) const { return view.read_only ? EROFS : 0; }
 
-int Filesystem::EnsureMeta() {
-  if (meta_.load()) return 0;
+int Filesystem::EnsureMeta(View& view) {
+  if (view.meta.load()) return 0;
   if (options_.nometa) return ENOTSUP;
-  if (read_only_) return EROFS;
-  std::lock_guard lock(meta_create_mutex_);
-  if (meta_.load()) return 0;
+  if (view.read_only) return EROFS;
+  std::lock_guard lock(view.meta_create_mutex);
+  if (view.meta.load()) return 0;
   kv::ColumnFamily* meta = nullptr;
-  kv::Status s = store_->GetColumnFamily(meta_cf_name_, true, &meta);
-  if (!s.ok()) return Fail(s, "create metadata column family", meta_cf_name_);
-  spdlog::info("created metadata column family '{}'", meta_cf_name_);
-  meta_ = meta;
+  kv::Status s = view.store->GetColumnFamily(view.meta_cf_name, true, &meta);
+  if (!s.ok()) return Fail(s, "create metadata column family", view.meta_cf_name);
+  spdlog::info("created metadata column family '{}'", view.meta_cf_name);
+  view.meta = meta;
   return 0;
 }
 
-bool Filesystem::LoadMeta(std::string_view meta_key, Metadata* meta) {
-  kv::ColumnFamily* cf = meta_.load();
+bool Filesystem::LoadMeta(View& view, std::string_view meta_key, Metadata* meta) {
+  kv::ColumnFamily* cf = view.meta.load();
   if (!cf) return false;
   kv::Value value;
-  kv::Status s = store_->Get({}, cf, meta_key, &value);
+  kv::Status s = view.store->Get({}, cf, meta_key, &value);
   if (!s.ok()) {
     if (!s.IsNotFound()) (void)Fail(s, "read metadata", meta_key);
     return false;
@@ -136,28 +157,42 @@ bool Filesystem::LoadMeta(std::string_view meta_key, Metadata* meta) {
   return true;
 }
 
-bool Filesystem::DirHasMarker(std::string_view prefix) {
-  kv::ColumnFamily* cf = meta_.load();
+bool Filesystem::DirHasMarker(View& view, std::string_view prefix) {
+  kv::ColumnFamily* cf = view.meta.load();
   if (!cf) return false;
   bool exists = false;
-  kv::Status s = store_->Exists({}, cf, DirMetaKey(prefix), &exists);
+  kv::Status s = view.store->Exists({}, cf, DirMetaKey(prefix), &exists);
   return s.ok() && exists;
 }
 
-bool Filesystem::DirExists(std::string_view prefix, kv::Status* status) {
+bool Filesystem::DirHasMarkerBelow(View& view, std::string_view prefix) {
+  // Its own marker, or the marker of any directory below it: a marker keeps
+  // every ancestor directory alive too.
+  kv::ColumnFamily* cf = view.meta.load();
+  if (!cf) return false;
+  std::string marker = DirMetaKey(prefix);
+  kv::ScanOptions scan;
+  scan.lower_bound = marker;
+  scan.upper_bound = kv::PrefixSuccessor(marker);
+  auto it = view.store->NewIterator(cf, scan);
+  it->Seek(marker);
+  return it->Valid();
+}
+
+bool Filesystem::DirExists(View& view, std::string_view prefix, kv::Status* status) {
   if (prefix.empty()) return true;  // the root
   kv::ScanOptions scan;
   scan.lower_bound = std::string(prefix);
   scan.upper_bound = kv::PrefixSuccessor(prefix);
-  auto it = store_->NewIterator(data_, scan);
+  auto it = view.store->NewIterator(view.data, scan);
   it->Seek(prefix);
   if (it->Valid()) return true;
   *status = it->status();
   if (!status->ok()) return false;
-  return DirHasMarker(prefix);
+  return DirHasMarkerBelow(view, prefix);
 }
 
-bool Filesystem::DirIsEmpty(std::string_view prefix, std::string_view ignoring_key,
+bool Filesystem::DirIsEmpty(View& view, std::string_view prefix, std::string_view ignoring_key,
                             kv::Status* status) {
   // `ignoring_key` is a key or a directory prefix about to be removed.
   bool ignoring_dir = !ignoring_key.empty() && ignoring_key.back() == options_.delimiter;
@@ -169,19 +204,19 @@ bool Filesystem::DirIsEmpty(std::string_view prefix, std::string_view ignoring_k
   kv::ScanOptions scan;
   scan.lower_bound = std::string(prefix);
   scan.upper_bound = kv::PrefixSuccessor(prefix);
-  auto it = store_->NewIterator(data_, scan);
+  auto it = view.store->NewIterator(view.data, scan);
   for (it->Seek(prefix); it->Valid(); it->Seek(ignore_end)) {
     if (outside_ignored(it->key())) return false;
     if (ignore_end <= it->key()) break;
   }
   *status = it->status();
   if (!status->ok()) return false;
-  if (kv::ColumnFamily* cf = meta_.load()) {
+  if (kv::ColumnFamily* cf = view.meta.load()) {
     std::string begin = DirMetaKey(prefix) + '\0';
     kv::ScanOptions meta_scan;
     meta_scan.lower_bound = begin;
     meta_scan.upper_bound = kv::PrefixSuccessor(DirMetaKey(prefix));
-    auto mit = store_->NewIterator(cf, meta_scan);
+    auto mit = view.store->NewIterator(cf, meta_scan);
     for (mit->Seek(begin); mit->Valid(); mit->Seek(DirMetaKey(ignore_end))) {
       std::string_view data_key = mit->key().substr(1);
       if (outside_ignored(data_key)) return false;
@@ -192,33 +227,34 @@ bool Filesystem::DirIsEmpty(std::string_view prefix, std::string_view ignoring_k
   return status->ok();
 }
 
-void Filesystem::KeepParentAlive(std::string_view prefix, std::string_view removed_key,
-                                 kv::Batch* batch) {
-  if (prefix.empty() || options_.nometa || DirHasMarker(prefix)) return;
+void Filesystem::KeepParentAlive(View& view, std::string_view prefix,
+                                 std::string_view removed_key, kv::Batch* batch) {
+  if (prefix.empty() || options_.nometa || DirHasMarker(view, prefix)) return;
   kv::Status s;
-  if (!DirIsEmpty(prefix, removed_key, &s) || !s.ok()) return;
-  if (EnsureMeta() != 0) return;
+  if (!DirIsEmpty(view, prefix, removed_key, &s) || !s.ok()) return;
+  if (EnsureMeta(view) != 0) return;
   Metadata meta;
   meta.mode = S_IFDIR | options_.defaults.dir_mode;
   meta.uid = options_.defaults.uid;
   meta.gid = options_.defaults.gid;
   meta.mtime = meta.ctime = meta.atime = NowNs();
-  batch->Put(meta_.load(), DirMetaKey(prefix), EncodeMetadata(meta));
+  batch->Put(view.meta.load(), DirMetaKey(prefix), EncodeMetadata(meta));
 }
 
-int Filesystem::ResolveChild(const NodeInfo& parent, std::string_view name, Child* child) {
+int Filesystem::ResolveChild(View& view, const NodeInfo& parent, std::string_view name,
+                             Child* child) {
   if (parent.kind != NodeKind::kDirectory) return ENOTDIR;
   if (name.size() > kNameMax) return ENAMETOOLONG;
   bool at_root = parent.key.empty();
   DecodedName decoded;
   if (int err = codec_.Decode(name, at_root, &decoded)) return err;
-  if (decoded.hashed) return ResolveHashed(parent, name, child);
+  if (decoded.hashed) return ResolveHashed(view, parent, name, child);
   child->component = std::move(decoded.component);
   child->role = decoded.role;
   child->key = parent.key + child->component;
   child->prefix = child->key + options_.delimiter;
   kv::Status s;
-  child->dir_exists = DirExists(child->prefix, &s);
+  child->dir_exists = DirExists(view, child->prefix, &s);
   if (!s.ok()) return Fail(s, "scan", child->prefix);
   if (!child->dir_exists) {
     NodeId pending = inodes_.Find(parent.id, NodeKind::kDirectory, child->component);
@@ -228,7 +264,7 @@ int Filesystem::ResolveChild(const NodeInfo& parent, std::string_view name, Chil
       child->pending_dir = pending;
     }
   }
-  s = store_->Get({}, data_, child->key, &child->value);
+  s = view.store->Get({}, view.data, child->key, &child->value);
   if (s.ok()) {
     child->file_exists = true;
   } else if (!s.IsNotFound()) {
@@ -237,7 +273,8 @@ int Filesystem::ResolveChild(const NodeInfo& parent, std::string_view name, Chil
   return 0;
 }
 
-int Filesystem::ResolveHashed(const NodeInfo& parent, std::string_view name, Child* child) {
+int Filesystem::ResolveHashed(View& view, const NodeInfo& parent, std::string_view name,
+                              Child* child) {
   // "%#H" names stand for components too long for NAME_MAX. Walk the
   // distinct components that start with the name's prefix and pick the one
   // that encodes to exactly this name.
@@ -248,7 +285,7 @@ int Filesystem::ResolveHashed(const NodeInfo& parent, std::string_view name, Chi
   kv::ScanOptions scan;
   scan.lower_bound = start;
   scan.upper_bound = kv::PrefixSuccessor(start);
-  auto it = store_->NewIterator(data_, scan);
+  auto it = view.store->NewIterator(view.data, scan);
   it->Seek(start);
   while (it->Valid()) {
     std::string_view rest = it->key().substr(parent.key.size());
@@ -256,8 +293,6 @@ int Filesystem::ResolveHashed(const NodeInfo& parent, std::string_view name, Chi
     std::string component(rest.substr(0, end));
     if (PathCodec::Hash(component) == decoded.hash &&
         codec_.Encode(component, decoded.role, at_root) == name) {
-      std::string found = codec_.Encode(component, NameRole::kPlain, at_root);
-      if (decoded.role == NameRole::kDirValue) found = codec_.Encode(component, decoded.role, at_root);
       // Resolve the found component as an ordinary name.
       Child resolved;
       resolved.component = component;
@@ -266,9 +301,9 @@ int Filesystem::ResolveHashed(const NodeInfo& parent, std::string_view name, Chi
       resolved.key = parent.key + component;
       resolved.prefix = resolved.key + options_.delimiter;
       kv::Status s;
-      resolved.dir_exists = DirExists(resolved.prefix, &s);
+      resolved.dir_exists = DirExists(view, resolved.prefix, &s);
       if (!s.ok()) return Fail(s, "scan", resolved.prefix);
-      s = store_->Get({}, data_, resolved.key, &resolved.value);
+      s = view.store->Get({}, view.data, resolved.key, &resolved.value);
       if (s.ok()) resolved.file_exists = true;
       else if (!s.IsNotFound()) return Fail(s, "read", resolved.key);
       *child = std::move(resolved);
@@ -285,8 +320,8 @@ int Filesystem::ResolveHashed(const NodeInfo& parent, std::string_view name, Chi
   return ENOENT;
 }
 
-void Filesystem::FillAttr(NodeKind kind, std::string_view key, uint64_t size, const Metadata* meta,
-                          struct stat* st) const {
+void Filesystem::FillAttr(const View& view, NodeKind kind, std::string_view key, uint64_t size,
+                          const Metadata* meta, struct stat* st) const {
   *st = {};
   const Defaults& d = options_.defaults;
   st->st_ino = StableIno(kind, key);
@@ -301,7 +336,7 @@ void Filesystem::FillAttr(NodeKind kind, std::string_view key, uint64_t size, co
   }
   st->st_uid = d.uid;
   st->st_gid = d.gid;
-  TimeNs mtime = d.time, ctime = d.time, atime = d.time;
+  TimeNs mtime = view.default_time, ctime = view.default_time, atime = view.default_time;
   if (meta) {
     mode_t type = meta->mode & S_IFMT;
     if (kind == NodeKind::kDirectory) type = S_IFDIR;
@@ -313,18 +348,19 @@ void Filesystem::FillAttr(NodeKind kind, std::string_view key, uint64_t size, co
     ctime = meta->ctime;
     atime = meta->atime;
   }
+  if (view.read_only) st->st_mode &= ~(S_IWUSR | S_IWGRP | S_IWOTH);
   st->st_blocks = (st->st_size + 511) / 512;
   SetTime(&st->st_mtim, mtime);
   SetTime(&st->st_ctim, ctime);
   SetTime(&st->st_atim, atime);
 }
 
-int Filesystem::StatKey(NodeKind kind, std::string_view key, const NodeInfo* node,
+int Filesystem::StatKey(View& view, NodeKind kind, std::string_view key, const NodeInfo* node,
                         struct stat* st) {
   Metadata meta;
   if (kind == NodeKind::kDirectory) {
-    bool has = LoadMeta(DirMetaKey(key), &meta);
-    FillAttr(kind, key, 0, has ? &meta : nullptr, st);
+    bool has = LoadMeta(view, DirMetaKey(key), &meta);
+    FillAttr(view, kind, key, 0, has ? &meta : nullptr, st);
     return 0;
   }
   uint64_t size = 0;
@@ -332,33 +368,32 @@ int Filesystem::StatKey(NodeKind kind, std::string_view key, const NodeInfo* nod
     size = node->writer_size;
   } else {
     kv::Value value;
-    kv::Status s = store_->Get({}, data_, key, &value);
+    kv::Status s = view.store->Get({}, view.data, key, &value);
     if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", key);
     size = value.size();
   }
-  bool has = LoadMeta(FileMetaKey(key), &meta);
-  FillAttr(kind, key, size, has ? &meta : nullptr, st);
+  bool has = LoadMeta(view, FileMetaKey(key), &meta);
+  FillAttr(view, kind, key, size, has ? &meta : nullptr, st);
   if (node && node->detached) st->st_nlink = 0;
   return 0;
 }
 
-int Filesystem::FillEntry(NodeId parent, const Child& child, Entry* out, uint64_t lookups) {
+int Filesystem::FillEntry(View& view, NodeId parent, const Child& child, Entry* out,
+                          uint64_t lookups) {
   Metadata meta;
   if (child.is_dir()) {
-    bool has = LoadMeta(DirMetaKey(child.prefix), &meta);
-    FillAttr(NodeKind::kDirectory, child.prefix, 0, has ? &meta : nullptr, &out->attr);
-    out->node = child.pending_dir ? child.pending_dir
-                                  : inodes_.Acquire(parent, NodeKind::kDirectory, child.component, 0);
-    if (lookups) out->node = inodes_.Acquire(parent, NodeKind::kDirectory, child.component, lookups);
+    bool has = LoadMeta(view, DirMetaKey(child.prefix), &meta);
+    FillAttr(view, NodeKind::kDirectory, child.prefix, 0, has ? &meta : nullptr, &out->attr);
+    out->node = inodes_.Acquire(parent, NodeKind::kDirectory, child.component, lookups);
     return 0;
   }
   if (!child.is_file()) return ENOENT;
-  bool has = LoadMeta(FileMetaKey(child.key), &meta);
+  bool has = LoadMeta(view, FileMetaKey(child.key), &meta);
   uint64_t size = child.value.size();
   NodeId id = inodes_.Acquire(parent, NodeKind::kFile, child.component, lookups);
   NodeInfo info;
   if (inodes_.Get(id, &info) && info.open_writers > 0) size = info.writer_size;
-  FillAttr(NodeKind::kFile, child.key, size, has ? &meta : nullptr, &out->attr);
+  FillAttr(view, NodeKind::kFile, child.key, size, has ? &meta : nullptr, &out->attr);
   out->node = id;
   return 0;
 }
@@ -367,12 +402,18 @@ int Filesystem::Lookup(NodeId parent, std::string_view name, Entry* out) {
   *out = {};
   NodeInfo dir;
   if (!inodes_.Get(parent, &dir)) return ENOENT;
+  if (dir.control != Control::kNone ||
+      (parent == kRootNode && name == kControlDirName)) {
+    return ControlLookup(dir, name, out);
+  }
+  auto view = ViewOf(dir);
+  if (!view) return ENOENT;
   Child child;
-  int err = ResolveChild(dir, name, &child);
+  int err = ResolveChild(*view, dir, name, &child);
   if (err == EINVAL) return ENOENT;  // a name no key can have
   if (err) return err;
   if (!child.is_dir() && !child.is_file()) return 0;  // negative entry
-  return FillEntry(parent, child, out, 1);
+  return FillEntry(*view, parent, child, out, 1);
 }
 
 void Filesystem::Forget(NodeId node, uint64_t count) { inodes_.Forget(node, count); }
@@ -380,19 +421,27 @@ void Filesystem::Forget(NodeId node, uint64_t count) { inodes_.Forget(node, coun
 int Filesystem::GetAttr(NodeId node, struct stat* out) {
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
-  return StatKey(info.kind, info.key, &info, out);
+  if (info.control != Control::kNone) {
+    ControlAttr(info, out);
+    return 0;
+  }
+  auto view = ViewOf(info);
+  if (!view) return ENOENT;
+  return StatKey(*view, info.kind, info.key, &info, out);
 }
 
 int Filesystem::Readlink(NodeId node, std::string* target) {
   NodeInfo info;
-  if (!inodes_.Get(node, &info)) return ENOENT;
+  if (!inodes_.Get(node, &info) || info.control != Control::kNone) return EINVAL;
+  auto view = ViewOf(info);
+  if (!view) return ENOENT;
   Metadata meta;
-  if (info.kind != NodeKind::kFile || !LoadMeta(FileMetaKey(info.key), &meta) ||
+  if (info.kind != NodeKind::kFile || !LoadMeta(*view, FileMetaKey(info.key), &meta) ||
       (meta.mode & S_IFMT) != S_IFLNK) {
     return EINVAL;
   }
   kv::Value value;
-  kv::Status s = store_->Get({}, data_, info.key, &value);
+  kv::Status s = view->store->Get({}, view->data, info.key, &value);
   if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", info.key);
   target->assign(value.view());
   return 0;
@@ -403,7 +452,7 @@ int Filesystem::StatFs(struct statvfs* out) {
   struct statvfs disk;
   if (::statvfs(store_->path().c_str(), &disk) != 0) return errno;
   kv::Usage usage;
-  (void)store_->GetUsage(data_, &usage);
+  (void)store_->GetUsage(ViewOf(kMainView)->data, &usage);
   constexpr uint64_t kBlock = 4096;
   out->f_bsize = kBlock;
   out->f_frsize = kBlock;
@@ -420,79 +469,82 @@ int Filesystem::StatFs(struct statvfs* out) {
   return 0;
 }
 
-// Attribute changes other than size; size is handled in file_ops.cc.
-int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
-                        struct stat* out) {
-  if (int err = CheckWritable()) return err;
-  NodeInfo info;
-  if (!inodes_.Get(node, &info)) return ENOENT;
-  if (request.size) {
-    if (info.kind == NodeKind::kDirectory) return EISDIR;
-    if (int err = Truncate(info, fh, *request.size)) return err;
-    if (!inodes_.Get(node, &info)) return ENOENT;
-  }
-  bool meta_change = request.mode || request.uid || request.gid || request.atime || request.mtime;
-  if (meta_change && !info.detached) {
-    if (options_.nometa) return EPERM;
-    if (int err = EnsureMeta()) return err;
-    std::shared_lock ns(namespace_mutex_);
-    std::string meta_key =
-        info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
-    Metadata meta;
-    if (!LoadMeta(meta_key, &meta)) {
-      struct stat st;
-      if (int err = StatKey(info.kind, info.key, &info, &st)) return err;
-      meta.mode = st.st_mode;
-      meta.uid = st.st_uid;
-      meta.gid = st.st_gid;
-      meta.mtime = meta.atime = meta.ctime = options_.defaults.time;
-    }
-    if (request.mode) meta.mode = (meta.mode & S_IFMT) | (*request.mode & 07777);
-    if (request.uid) meta.uid = *request.uid;
-    if (request.gid) meta.gid = *request.gid;
-    if (request.atime) meta.atime = *request.atime;
-    if (request.mtime) meta.mtime = *request.mtime;
-    meta.ctime = NowNs();
-    kv::Batch batch;
-    batch.Put(meta_.load(), meta_key, EncodeMetadata(meta));
-    if (info.kind == NodeKind::kFile) batch.ExpectPresent(data_, info.key);
-    kv::Status s = store_->Write({options_.sync}, batch);
-    if (s.IsConditionFailed()) return ENOENT;
-    if (!s.ok()) return Fail(s, "set attributes", info.key);
-  }
-  return StatKey(info.kind, info.key, &info, out);
-}
-
-int Filesystem::SetXattr(NodeId node, std::string_view name, std::string_view value, int flags) {
-  if (int err = CheckWritable()) return err;
-  if (name.rfind(kUserXattrPrefix, 0) != 0) return ENOTSUP;
-  if (name.size() > kXattrNameMax || name.size() == kUserXattrPrefix.size()) return ERANGE;
-  if (value.size() > kXattrValueMax) return E2BIG;
-  if (options_.nometa) return ENOTSUP;
-  if (int err = EnsureMeta()) return err;
-  NodeInfo info;
-  if (!inodes_.Get(node, &info) || info.detached) return ENOENT;
+// Reads, changes and writes a node's metadata record in one batch (a key
+// without a record starts from what GetAttr shows). `change` returns an
+// errno to abandon the write.
+int Filesystem::SetMeta(View& view, const NodeInfo& info,
+                        const std::function<int(Metadata*)>& change) {
+  if (options_.nometa) return EPERM;
+  if (int err = EnsureMeta(view)) return err;
   std::unique_lock ns(namespace_mutex_);
   std::string meta_key =
       info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
   Metadata meta;
-  if (!LoadMeta(meta_key, &meta)) {
+  if (!LoadMeta(view, meta_key, &meta)) {
     struct stat st;
-    if (int err = StatKey(info.kind, info.key, &info, &st)) return err;
+    if (int err = StatKey(view, info.kind, info.key, &info, &st)) return err;
     meta.mode = st.st_mode;
     meta.uid = st.st_uid;
     meta.gid = st.st_gid;
-    meta.mtime = meta.atime = options_.defaults.time;
+    meta.mtime = meta.atime = meta.ctime = view.default_time;
   }
-  bool exists = meta.xattrs.count(std::string(name)) > 0;
-  if ((flags & XATTR_CREATE) && exists) return EEXIST;
-  if ((flags & XATTR_REPLACE) && !exists) return ENODATA;
-  meta.xattrs[std::string(name)] = std::string(value);
+  if (int err = change(&meta)) return err;
   meta.ctime = NowNs();
   kv::Batch batch;
-  batch.Put(meta_.load(), meta_key, EncodeMetadata(meta));
-  kv::Status s = store_->Write({options_.sync}, batch);
-  return s.ok() ? 0 : Fail(s, "set xattr", info.key);
+  batch.Put(view.meta.load(), meta_key, EncodeMetadata(meta));
+  if (info.kind == NodeKind::kFile) batch.ExpectPresent(view.data, info.key);
+  kv::Status s = view.store->Write({options_.sync}, batch);
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
+  if (s.IsConditionFailed()) return ENOENT;
+  return s.ok() ? 0 : Fail(s, "set metadata", info.key);
+}
+
+int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
+                        struct stat* out) {
+  NodeInfo info;
+  if (!inodes_.Get(node, &info)) return ENOENT;
+  if (info.control != Control::kNone) return EPERM;
+  auto view = ViewOf(info);
+  if (!view) return ENOENT;
+  if (int err = CheckWritable(*view)) return err;
+  if (request.size) {
+    if (info.kind == NodeKind::kDirectory) return EISDIR;
+    if (int err = Truncate(*view, info, fh, *request.size)) return err;
+    if (!inodes_.Get(node, &info)) return ENOENT;
+  }
+  bool meta_change = request.mode || request.uid || request.gid || request.atime || request.mtime;
+  if (meta_change && !info.detached) {
+    int err = SetMeta(*view, info, [&](Metadata* meta) {
+      if (request.mode) meta->mode = (meta->mode & S_IFMT) | (*request.mode & 07777);
+      if (request.uid) meta->uid = *request.uid;
+      if (request.gid) meta->gid = *request.gid;
+      if (request.atime) meta->atime = *request.atime;
+      if (request.mtime) meta->mtime = *request.mtime;
+      return 0;
+    });
+    if (err) return err;
+  }
+  return StatKey(*view, info.kind, info.key, &info, out);
+}
+
+int Filesystem::SetXattr(NodeId node, std::string_view name, std::string_view value, int flags) {
+  if (name.rfind(kUserXattrPrefix, 0) != 0) return ENOTSUP;
+  if (name.size() > kXattrNameMax || name.size() == kUserXattrPrefix.size()) return ERANGE;
+  if (value.size() > kXattrValueMax) return E2BIG;
+  NodeInfo info;
+  if (!inodes_.Get(node, &info) || info.detached) return ENOENT;
+  if (info.control != Control::kNone) return ENOTSUP;
+  auto view = ViewOf(info);
+  if (!view) return ENOENT;
+  if (int err = CheckWritable(*view)) return err;
+  if (options_.nometa) return ENOTSUP;
+  return SetMeta(*view, info, [&](Metadata* meta) {
+    bool exists = meta->xattrs.count(std::string(name)) > 0;
+    if ((flags & XATTR_CREATE) && exists) return EEXIST;
+    if ((flags & XATTR_REPLACE) && !exists) return ENODATA;
+    meta->xattrs[std::string(name)] = std::string(value);
+    return 0;
+  });
 }
 
 int Filesystem::GetXattr(NodeId node, std::string_view name, std::string* value) {
@@ -502,10 +554,13 @@ int Filesystem::GetXattr(NodeId node, std::string_view name, std::string* value)
   // such as ls(1) note once per filesystem that there are no ACLs or
   // security labels, instead of asking for every file.
   if (name.rfind(kUserXattrPrefix, 0) != 0) return ENOTSUP;
+  if (info.control != Control::kNone) return ENODATA;
+  auto view = ViewOf(info);
+  if (!view) return ENOENT;
   Metadata meta;
   std::string meta_key =
       info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
-  if (!LoadMeta(meta_key, &meta)) return ENODATA;
+  if (!LoadMeta(*view, meta_key, &meta)) return ENODATA;
   auto it = meta.xattrs.find(std::string(name));
   if (it == meta.xattrs.end()) return ENODATA;
   *value = it->second;
@@ -516,10 +571,13 @@ int Filesystem::ListXattr(NodeId node, std::string* names) {
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
   names->clear();
+  if (info.control != Control::kNone) return 0;
+  auto view = ViewOf(info);
+  if (!view) return ENOENT;
   Metadata meta;
   std::string meta_key =
       info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
-  if (!LoadMeta(meta_key, &meta)) return 0;
+  if (!LoadMeta(*view, meta_key, &meta)) return 0;
   for (const auto& [name, value] : meta.xattrs) {
     names->append(name);
     names->push_back('\0');
@@ -528,20 +586,17 @@ int Filesystem::ListXattr(NodeId node, std::string* names) {
 }
 
 int Filesystem::RemoveXattr(NodeId node, std::string_view name) {
-  if (int err = CheckWritable()) return err;
   if (name.rfind(kUserXattrPrefix, 0) != 0) return ENOTSUP;
   NodeInfo info;
   if (!inodes_.Get(node, &info) || info.detached) return ENOENT;
-  std::unique_lock ns(namespace_mutex_);
-  std::string meta_key =
-      info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
-  Metadata meta;
-  if (!LoadMeta(meta_key, &meta) || meta.xattrs.erase(std::string(name)) == 0) return ENODATA;
-  meta.ctime = NowNs();
-  kv::Batch batch;
-  batch.Put(meta_.load(), meta_key, EncodeMetadata(meta));
-  kv::Status s = store_->Write({options_.sync}, batch);
-  return s.ok() ? 0 : Fail(s, "remove xattr", info.key);
+  if (info.control != Control::kNone) return ENOTSUP;
+  auto view = ViewOf(info);
+  if (!view) return ENOENT;
+  if (int err = CheckWritable(*view)) return err;
+  if (options_.nometa) return ENOTSUP;
+  return SetMeta(*view, info, [&](Metadata* meta) {
+    return meta->xattrs.erase(std::string(name)) == 0 ? ENODATA : 0;
+  });
 }
 
 }  // namespace rocksfs::fs

@@ -13,7 +13,11 @@
 //     flushed (close), fsync'd or released: readers see the old value or the
 //     new one, never a mix;
 //   - every namespace change (create, unlink, mkdir, rmdir, rename) is one
-//     atomic kv::Batch.
+//     atomic kv::Batch;
+//   - /.rocksfs, reachable by name but never listed, shows stored snapshots
+//     (read-only trees), the other column families, and statistics. Each of
+//     those trees is a View: a store, a data column family and its metadata
+//     column family.
 //
 // Errors are the errno values of ../shared/SPEC.md: ENOENT, EEXIST, ENOTDIR,
 // EISDIR, ENOTEMPTY, EINVAL, ENAMETOOLONG, EFBIG, EROFS, EXDEV, EPERM,
@@ -31,19 +35,41 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "fs/counters.h"
 #include "fs/inode_table.h"
 #include "fs/metadata.h"
 #include "fs/path_codec.h"
 #include "kv/store.h"
 
 namespace rocksfs::fs {
+
+// The stored snapshots of the mounted database (SPEC section 5), provided by
+// the caller so that fs/ needs no engine specifics (kv/snapshots.h is the
+// RocksDB one). Thread-safety: must be safe to call from any thread.
+class SnapshotCatalog {
+ public:
+  struct Info {
+    std::string name;
+    TimeNs created = 0;
+  };
+  virtual ~SnapshotCatalog() = default;
+  virtual kv::Status List(std::vector<Info>* out) = 0;
+  // Takes a point-in-time snapshot of the whole database. kInvalidArgument
+  // for a bad name; kConditionFailed when it exists.
+  virtual kv::Status Create(const std::string& name) = 0;
+  virtual kv::Status Delete(const std::string& name) = 0;
+  // Opens a snapshot read-only.
+  virtual kv::Status Open(const std::string& name, std::unique_ptr<kv::Store>* out) = 0;
+};
 
 struct FilesystemOptions {
   char delimiter = '/';
@@ -57,6 +83,7 @@ struct FilesystemOptions {
   // limits it fails with EXDEV so that mv(1) falls back to copying.
   uint64_t max_rename_keys = 100000;
   uint64_t max_rename_bytes = 256ull << 20;
+  SnapshotCatalog* snapshots = nullptr;  // nullptr: no snapshots (mkdir: ENOTSUP)
 };
 
 // Who is asking (fuse_req_ctx): new files and directories take its ids.
@@ -122,7 +149,13 @@ class Filesystem {
   ~Filesystem();
 
   void SetKernelCache(KernelCache* cache) { kernel_cache_ = cache; }
+  // True when the mounted store is read-only (every view is then read-only).
   bool read_only() const { return read_only_; }
+  Counters& counters() { return counters_; }
+  // Seconds the kernel may cache an entry or attributes of `node`: 0 for
+  // control nodes whose content changes behind the kernel's back, else -1
+  // (use the mount's timeout).
+  double CacheTimeout(NodeId node) const;
   const FilesystemOptions& options() const { return options_; }
 
   [[nodiscard]] int Lookup(NodeId parent, std::string_view name, Entry* out);
@@ -182,46 +215,74 @@ class Filesystem {
   struct FileHandle;
   struct DirHandle;
   struct Child;
+  struct View;
 
  private:
   Filesystem(kv::Store* store, FilesystemOptions options);
 
+  // Views: the mounted tree is view 0; others open on first lookup.
+  std::shared_ptr<View> ViewOf(ViewId id) const;
+  std::shared_ptr<View> ViewOf(const NodeInfo& node) const { return ViewOf(node.view); }
+  int OpenColumnFamilyView(const std::string& name, std::shared_ptr<View>* out);
+  int OpenSnapshotView(const std::string& name, std::shared_ptr<View>* out);
+  std::shared_ptr<View> NewView(kv::Store* store, kv::ColumnFamily* data,
+                                const std::string& data_name, bool read_only);
+
   // Resolves `name` under directory `parent`. Returns 0 and fills *child, or
   // an errno (ENOENT, ENOTDIR, ENAMETOOLONG, EINVAL).
-  int ResolveChild(const NodeInfo& parent, std::string_view name, Child* child);
-  int ResolveHashed(const NodeInfo& parent, std::string_view name, Child* child);
-  bool DirExists(std::string_view prefix, kv::Status* status);
-  bool DirHasMarker(std::string_view prefix);
-  bool DirIsEmpty(std::string_view prefix, std::string_view ignoring_key, kv::Status* status);
+  int ResolveChild(View& view, const NodeInfo& parent, std::string_view name, Child* child);
+  int ResolveHashed(View& view, const NodeInfo& parent, std::string_view name, Child* child);
+  bool DirExists(View& view, std::string_view prefix, kv::Status* status);
+  // Exactly this directory's marker.
+  bool DirHasMarker(View& view, std::string_view prefix);
+  // A marker for this directory or any directory below it.
+  bool DirHasMarkerBelow(View& view, std::string_view prefix);
+  bool DirIsEmpty(View& view, std::string_view prefix, std::string_view ignoring_key,
+                  kv::Status* status);
   // Adds a marker for `prefix` to `batch` when removing `removed_key` would
   // leave that (implied) directory empty, so it outlives its last entry.
-  void KeepParentAlive(std::string_view prefix, std::string_view removed_key, kv::Batch* batch);
+  void KeepParentAlive(View& view, std::string_view prefix, std::string_view removed_key,
+                       kv::Batch* batch);
 
-  bool LoadMeta(std::string_view meta_key, Metadata* meta);
-  int EnsureMeta();
-  void FillAttr(NodeKind kind, std::string_view key, uint64_t size, const Metadata* meta,
-                struct stat* st) const;
-  int FillEntry(NodeId parent, const Child& child, Entry* out, uint64_t lookups);
-  int StatKey(NodeKind kind, std::string_view key, const NodeInfo* node, struct stat* st);
+  bool LoadMeta(View& view, std::string_view meta_key, Metadata* meta);
+  int EnsureMeta(View& view);
+  void FillAttr(const View& view, NodeKind kind, std::string_view key, uint64_t size,
+                const Metadata* meta, struct stat* st) const;
+  int FillEntry(View& view, NodeId parent, const Child& child, Entry* out, uint64_t lookups);
+  int StatKey(View& view, NodeKind kind, std::string_view key, const NodeInfo* node,
+              struct stat* st);
+  Metadata NewMeta(View& view, mode_t mode, const Caller& caller, const NodeInfo& parent);
 
   // REQUIRES: handle->mutex held.
   int CommitLocked(FileHandle* handle, bool sync);
-  int Truncate(const NodeInfo& node, uint64_t fh, uint64_t size);
-  Metadata NewMeta(mode_t mode, const Caller& caller, const NodeInfo& parent);
+  int Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t size);
   int Fail(const kv::Status& status, std::string_view op, std::string_view key) const;
-  int CheckWritable() const;
-  int RenameDirectory(const NodeInfo& src_parent, const Child& src, const NodeInfo& dst_parent,
-                      const Child& dst);
+  int CheckWritable(const View& view) const;
+  int RenameDirectory(View& view, const NodeInfo& src_parent, const Child& src,
+                      const NodeInfo& dst_parent, const Child& dst);
+  int SetMeta(View& view, const NodeInfo& info, const std::function<int(Metadata*)>& change);
+  int ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, off_t offset, bool plus,
+                  const DirFiller& fill);
+
+  // The control directory (control_dir.cc).
+  int ControlLookup(const NodeInfo& parent, std::string_view name, Entry* out);
+  void ControlAttr(const NodeInfo& node, struct stat* st);
+  int ControlReadDir(const NodeInfo& dir, DirHandle* handle, off_t offset, bool plus,
+                     const DirFiller& fill);
+  int ControlMkdir(const NodeInfo& parent, std::string_view name, Entry* out);
+  int ControlRmdir(const NodeInfo& parent, std::string_view name);
+  std::string StatsText();
 
   kv::Store* store_;
   FilesystemOptions options_;
   PathCodec codec_;
   InodeTable inodes_;
   bool read_only_;
-  kv::ColumnFamily* data_ = nullptr;
-  std::atomic<kv::ColumnFamily*> meta_{nullptr};
-  std::mutex meta_create_mutex_;
-  std::string meta_cf_name_;
+  Counters counters_;
+  mutable std::mutex views_mutex_;
+  std::map<ViewId, std::shared_ptr<View>> views_;
+  std::map<std::string, ViewId> view_ids_;  // "cf/NAME", "snapshots/NAME"
+  ViewId next_view_ = kMainView + 1;
   // Namespace changes that read-then-write several keys (rename, unlink,
   // rmdir, mkdir) take this exclusively; commits and creates share it.
   std::shared_mutex namespace_mutex_;

@@ -1,7 +1,9 @@
 // Private state of Filesystem shared by its .cc files. Not a public API.
 #pragma once
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -9,11 +11,28 @@
 
 namespace rocksfs::fs {
 
+// One tree of keys: a store, its data column family and the metadata column
+// family that goes with it (created on first need unless nometa).
+struct Filesystem::View {
+  ViewId id = kMainView;
+  std::string name;            // "" (the mount), "cf/NAME" or "snapshots/NAME"
+  kv::Store* store = nullptr;
+  std::unique_ptr<kv::Store> owned_store;  // a snapshot's own read-only store
+  kv::ColumnFamily* data = nullptr;
+  std::atomic<kv::ColumnFamily*> meta{nullptr};
+  std::string meta_cf_name;
+  bool read_only = false;
+  TimeNs default_time = 0;     // times of keys without metadata
+  std::mutex meta_create_mutex;
+};
+
 // One open file. Writable handles buffer the whole value and commit it as one
 // Put; read-only handles pin the value they opened (close-to-open
 // consistency: a reader keeps the value it opened).
 struct Filesystem::FileHandle {
   NodeId node = 0;
+  std::shared_ptr<View> view;  // keeps a snapshot's store open while in use
+  std::string control_text;    // /.rocksfs/stats: the text as of open
   bool writable = false;
   bool append = false;
   std::mutex mutex;
@@ -26,6 +45,7 @@ struct Filesystem::FileHandle {
 // last ReadDir call, so listings stream without loading the directory.
 struct Filesystem::DirHandle {
   NodeId node = 0;
+  std::shared_ptr<View> view;
   std::mutex mutex;
   std::map<off_t, std::string> resume;  // offset -> data key to Seek to
 };

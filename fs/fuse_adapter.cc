@@ -22,18 +22,20 @@ Caller CallerOf(fuse_req_t req) {
   return Caller{ctx->uid, ctx->gid};
 }
 
-// Runs `body`, turning any exception into an error reply.
+// Counts the request and runs `body`, turning any exception into an error
+// reply.
 template <typename Body>
-void Guard(fuse_req_t req, const char* op, Body&& body) {
+void Guard(fuse_req_t req, Op op, Body&& body) {
+  FsOf(req).counters().Count(op);
   try {
     body();
   } catch (const std::bad_alloc&) {
     fuse_reply_err(req, ENOMEM);
   } catch (const std::exception& e) {
-    spdlog::error("{} failed with an exception: {}", op, e.what());
+    spdlog::error("{} failed with an exception: {}", OpName(op), e.what());
     fuse_reply_err(req, EIO);
   } catch (...) {
-    spdlog::error("{} failed with an unknown exception", op);
+    spdlog::error("{} failed with an unknown exception", OpName(op));
     fuse_reply_err(req, EIO);
   }
 }
@@ -46,6 +48,10 @@ fuse_entry_param ToEntryParam(fuse_req_t req, const Entry& entry) {
   e.attr = entry.attr;
   e.attr_timeout = config.attr_timeout;
   e.entry_timeout = config.entry_timeout;
+  if (entry.node) {
+    double timeout = FsOf(req).CacheTimeout(entry.node);
+    if (timeout >= 0) e.attr_timeout = e.entry_timeout = timeout;
+  }
   return e;
 }
 
@@ -58,12 +64,13 @@ void ReplyEntry(fuse_req_t req, int err, const Entry& entry) {
   fuse_reply_entry(req, &e);  // ino 0: a negative entry the kernel caches
 }
 
-void ReplyAttr(fuse_req_t req, int err, const struct stat& st) {
+void ReplyAttr(fuse_req_t req, fuse_ino_t ino, int err, const struct stat& st) {
   if (err) {
     fuse_reply_err(req, err);
     return;
   }
-  fuse_reply_attr(req, &st, SessionOf(req)->config().attr_timeout);
+  double timeout = FsOf(req).CacheTimeout(ino);
+  fuse_reply_attr(req, &st, timeout >= 0 ? timeout : SessionOf(req)->config().attr_timeout);
 }
 
 void ApplyOpenResult(const OpenResult& result, fuse_file_info* fi) {
@@ -84,15 +91,19 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   want(FUSE_CAP_PARALLEL_DIROPS);
   want(FUSE_CAP_CACHE_SYMLINKS);
   want(FUSE_CAP_ASYNC_READ);
-  if (session->fs()->read_only()) want(FUSE_CAP_NO_OPEN_SUPPORT);
   // Small files: the writeback cache costs an extra SETATTR per file, and
   // commit-at-close needs to see every write.
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  if (session->fs()->read_only()) {
+    want(FUSE_CAP_NO_OPEN_SUPPORT);
+    // Without opens, /.rocksfs/stats drops its stale pages by a new mtime.
+    want(FUSE_CAP_AUTO_INVAL_DATA);
+  }
 }
 
 void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Guard(req, "lookup", [&] {
+  Guard(req, Op::kLookup, [&] {
     Entry entry;
     int err = FsOf(req).Lookup(parent, name, &entry);
     ReplyEntry(req, err, entry);
@@ -100,25 +111,27 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 void OnForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  FsOf(req).counters().Count(Op::kForget);
   FsOf(req).Forget(ino, nlookup);
   fuse_reply_none(req);
 }
 
 void OnForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  FsOf(req).counters().Count(Op::kForget);
   for (size_t i = 0; i < count; ++i) FsOf(req).Forget(forgets[i].ino, forgets[i].nlookup);
   fuse_reply_none(req);
 }
 
 void OnGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, "getattr", [&] {
+  Guard(req, Op::kGetAttr, [&] {
     struct stat st {};
     int err = FsOf(req).GetAttr(ino, &st);
-    ReplyAttr(req, err, st);
+    ReplyAttr(req, ino, err, st);
   });
 }
 
 void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
-  Guard(req, "setattr", [&] {
+  Guard(req, Op::kSetAttr, [&] {
     SetAttrRequest request;
     if (to_set & FUSE_SET_ATTR_MODE) request.mode = attr->st_mode;
     if (to_set & FUSE_SET_ATTR_UID) request.uid = attr->st_uid;
@@ -133,12 +146,12 @@ void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     else if (to_set & FUSE_SET_ATTR_MTIME) request.mtime = ns(attr->st_mtim);
     struct stat st {};
     int err = FsOf(req).SetAttr(ino, fi ? fi->fh : 0, request, &st);
-    ReplyAttr(req, err, st);
+    ReplyAttr(req, ino, err, st);
   });
 }
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, "open", [&] {
+  Guard(req, Op::kOpen, [&] {
     OpenResult result;
     int err = FsOf(req).Open(ino, fi->flags, &result);
     if (err) {
@@ -152,7 +165,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
               fuse_file_info* fi) {
-  Guard(req, "create", [&] {
+  Guard(req, Op::kCreate, [&] {
     Entry entry;
     OpenResult result;
     int err = FsOf(req).Create(parent, name, mode, fi->flags, CallerOf(req), &entry, &result);
@@ -170,7 +183,7 @@ void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 }
 
 void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-  Guard(req, "read", [&] {
+  Guard(req, Op::kRead, [&] {
     ReadResult result;
     int err = FsOf(req).Read(ino, fi ? fi->fh : 0, static_cast<uint64_t>(off), size, &result);
     if (err) {
@@ -184,7 +197,7 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
 
 void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
              fuse_file_info* fi) {
-  Guard(req, "write", [&] {
+  Guard(req, Op::kWrite, [&] {
     size_t written = 0;
     int err = FsOf(req).Write(fi->fh, static_cast<uint64_t>(off), std::string_view(buf, size),
                               &written);
@@ -194,22 +207,22 @@ void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
 }
 
 void OnFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, "flush", [&] { fuse_reply_err(req, FsOf(req).Flush(fi->fh)); });
+  Guard(req, Op::kFlush, [&] { fuse_reply_err(req, FsOf(req).Flush(fi->fh)); });
 }
 
 void OnFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
-  Guard(req, "fsync", [&] { fuse_reply_err(req, FsOf(req).Fsync(fi->fh, datasync != 0)); });
+  Guard(req, Op::kFsync, [&] { fuse_reply_err(req, FsOf(req).Fsync(fi->fh, datasync != 0)); });
 }
 
 void OnRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, "release", [&] {
+  Guard(req, Op::kRelease, [&] {
     FsOf(req).Release(fi->fh);
     fuse_reply_err(req, 0);
   });
 }
 
 void OnMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
-  Guard(req, "mknod", [&] {
+  Guard(req, Op::kMknod, [&] {
     Entry entry;
     int err = FsOf(req).Mknod(parent, name, mode, CallerOf(req), &entry);
     ReplyEntry(req, err, entry);
@@ -217,7 +230,7 @@ void OnMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, d
 }
 
 void OnMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
-  Guard(req, "mkdir", [&] {
+  Guard(req, Op::kMkdir, [&] {
     Entry entry;
     int err = FsOf(req).Mkdir(parent, name, mode, CallerOf(req), &entry);
     ReplyEntry(req, err, entry);
@@ -225,22 +238,22 @@ void OnMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
 }
 
 void OnUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Guard(req, "unlink", [&] { fuse_reply_err(req, FsOf(req).Unlink(parent, name)); });
+  Guard(req, Op::kUnlink, [&] { fuse_reply_err(req, FsOf(req).Unlink(parent, name)); });
 }
 
 void OnRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Guard(req, "rmdir", [&] { fuse_reply_err(req, FsOf(req).Rmdir(parent, name)); });
+  Guard(req, Op::kRmdir, [&] { fuse_reply_err(req, FsOf(req).Rmdir(parent, name)); });
 }
 
 void OnRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
               const char* new_name, unsigned int flags) {
-  Guard(req, "rename", [&] {
+  Guard(req, Op::kRename, [&] {
     fuse_reply_err(req, FsOf(req).Rename(parent, name, new_parent, new_name, flags));
   });
 }
 
 void OnSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
-  Guard(req, "symlink", [&] {
+  Guard(req, Op::kSymlink, [&] {
     Entry entry;
     int err = FsOf(req).Symlink(target, parent, name, CallerOf(req), &entry);
     ReplyEntry(req, err, entry);
@@ -248,7 +261,7 @@ void OnSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char
 }
 
 void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
-  Guard(req, "readlink", [&] {
+  Guard(req, Op::kReadlink, [&] {
     std::string target;
     int err = FsOf(req).Readlink(ino, &target);
     if (err) fuse_reply_err(req, err);
@@ -257,11 +270,11 @@ void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void OnLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
-  Guard(req, "link", [&] { fuse_reply_err(req, FsOf(req).Link(ino, new_parent, new_name)); });
+  Guard(req, Op::kLink, [&] { fuse_reply_err(req, FsOf(req).Link(ino, new_parent, new_name)); });
 }
 
 void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, "opendir", [&] {
+  Guard(req, Op::kOpenDir, [&] {
     uint64_t fh = 0;
     int err = FsOf(req).OpenDir(ino, &fh);
     if (err) {
@@ -277,7 +290,7 @@ void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void DoReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
                bool plus) {
-  Guard(req, plus ? "readdirplus" : "readdir", [&] {
+  Guard(req, plus ? Op::kReadDirPlus : Op::kReadDir, [&] {
     std::string buffer(size, '\0');
     size_t used = 0;
     auto fill = [&](const DirEntry& entry, off_t next) {
@@ -315,18 +328,18 @@ void OnReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
 }
 
 void OnReleaseDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, "releasedir", [&] {
+  Guard(req, Op::kReleaseDir, [&] {
     FsOf(req).ReleaseDir(fi->fh);
     fuse_reply_err(req, 0);
   });
 }
 
 void OnFsyncDir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
-  Guard(req, "fsyncdir", [&] { fuse_reply_err(req, FsOf(req).Fsync(0, datasync != 0)); });
+  Guard(req, Op::kFsyncDir, [&] { fuse_reply_err(req, FsOf(req).Fsync(0, datasync != 0)); });
 }
 
 void OnStatFs(fuse_req_t req, fuse_ino_t ino) {
-  Guard(req, "statfs", [&] {
+  Guard(req, Op::kStatFs, [&] {
     struct statvfs st {};
     int err = FsOf(req).StatFs(&st);
     if (err) fuse_reply_err(req, err);
@@ -336,7 +349,7 @@ void OnStatFs(fuse_req_t req, fuse_ino_t ino) {
 
 void OnSetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                 int flags) {
-  Guard(req, "setxattr", [&] {
+  Guard(req, Op::kSetXattr, [&] {
     fuse_reply_err(req, FsOf(req).SetXattr(ino, name, std::string_view(value, size), flags));
   });
 }
@@ -351,7 +364,7 @@ void ReplySized(fuse_req_t req, int err, const std::string& bytes, size_t size) 
 }
 
 void OnGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  Guard(req, "getxattr", [&] {
+  Guard(req, Op::kGetXattr, [&] {
     std::string value;
     int err = FsOf(req).GetXattr(ino, name, &value);
     ReplySized(req, err, value, size);
@@ -359,7 +372,7 @@ void OnGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
 }
 
 void OnListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  Guard(req, "listxattr", [&] {
+  Guard(req, Op::kListXattr, [&] {
     std::string names;
     int err = FsOf(req).ListXattr(ino, &names);
     ReplySized(req, err, names, size);
@@ -367,7 +380,7 @@ void OnListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 void OnRemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
-  Guard(req, "removexattr", [&] { fuse_reply_err(req, FsOf(req).RemoveXattr(ino, name)); });
+  Guard(req, Op::kRemoveXattr, [&] { fuse_reply_err(req, FsOf(req).RemoveXattr(ino, name)); });
 }
 
 fuse_lowlevel_ops MakeOps(bool read_only) {

@@ -8,7 +8,7 @@ namespace rocksfs::fs {
 size_t InodeTable::IndexHash::operator()(const IndexKey& k) const {
   size_t h = std::hash<std::string>()(k.component);
   h ^= std::hash<uint64_t>()(k.parent) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  return h ^ static_cast<size_t>(k.kind);
+  return h ^ static_cast<size_t>(k.kind) ^ (static_cast<size_t>(k.control) << 8);
 }
 
 InodeTable::InodeTable(char delimiter) : delimiter_(delimiter) {
@@ -23,7 +23,24 @@ InodeTable::InodeTable(char delimiter) : delimiter_(delimiter) {
 NodeId InodeTable::Acquire(NodeId parent, NodeKind kind, std::string_view component,
                            uint64_t lookups, bool pending) {
   std::lock_guard lock(mutex_);
-  IndexKey key{parent, kind, std::string(component)};
+  return AcquireLocked(parent, kind, component, lookups, pending, nullptr);
+}
+
+NodeId InodeTable::AcquireSpecial(NodeId parent, NodeKind kind, std::string_view component,
+                                  uint64_t lookups, ViewId view, bool view_root,
+                                  Control control) {
+  std::lock_guard lock(mutex_);
+  Node special;
+  special.view = view;
+  special.view_root = view_root;
+  special.control = control;
+  return AcquireLocked(parent, kind, component, lookups, false, &special);
+}
+
+NodeId InodeTable::AcquireLocked(NodeId parent, NodeKind kind, std::string_view component,
+                                 uint64_t lookups, bool pending, const Node* special) {
+  IndexKey key{parent, kind, std::string(component),
+               special ? special->control : Control::kNone};
   if (auto it = index_.find(key); it != index_.end()) {
     Node* node = nodes_.at(it->second).get();
     node->lookups += lookups;
@@ -37,7 +54,15 @@ NodeId InodeTable::Acquire(NodeId parent, NodeKind kind, std::string_view compon
   node->lookups = lookups;
   node->pending = pending;
   NodeId id = node->id;
-  if (auto p = nodes_.find(parent); p != nodes_.end()) p->second->children++;
+  if (auto p = nodes_.find(parent); p != nodes_.end()) {
+    p->second->children++;
+    node->view = p->second->view;
+  }
+  if (special) {
+    node->view = special->view;
+    node->view_root = special->view_root;
+    node->control = special->control;
+  }
   index_.emplace(std::move(key), id);
   nodes_.emplace(id, std::move(node));
   return id;
@@ -62,7 +87,9 @@ void InodeTable::MaybeEraseLocked(Node* node) {
   // Erasing a node may free its parent in turn.
   while (node && node->id != kRootNode && node->lookups == 0 && node->handles == 0 &&
          node->children == 0) {
-    if (!node->detached) index_.erase(IndexKey{node->parent, node->kind, node->component});
+    if (!node->detached) {
+      index_.erase(IndexKey{node->parent, node->kind, node->component, node->control});
+    }
     NodeId parent_id = node->parent;
     nodes_.erase(node->id);
     auto p = nodes_.find(parent_id);
@@ -74,7 +101,7 @@ void InodeTable::MaybeEraseLocked(Node* node) {
 
 void InodeTable::ComputeKeyLocked(const Node* node, std::string* key) const {
   std::vector<const Node*> chain;
-  for (const Node* n = node; n && n->id != kRootNode;) {
+  for (const Node* n = node; n && n->id != kRootNode && !n->view_root && n->control == Control::kNone;) {
     chain.push_back(n);
     auto p = nodes_.find(n->parent);
     n = p == nodes_.end() ? nullptr : p->second.get();
@@ -95,7 +122,9 @@ bool InodeTable::Get(NodeId id, NodeInfo* out) const {
   out->parent = node->parent;
   out->kind = node->kind;
   out->component = node->component;
-  out->parent_is_root = node->parent == kRootNode;
+  out->view = node->view;
+  out->view_root = node->view_root;
+  out->control = node->control;
   out->detached = node->detached;
   out->pending = node->pending;
   out->open_writers = node->open_writers;

@@ -31,6 +31,21 @@ enum class NodeKind : uint8_t {
   kDirectory,  // a key prefix
 };
 
+// A view is one tree of keys the mount shows: the mounted column family
+// (view 0), another column family, or a stored snapshot. Its root node's key
+// is "" and every node below it belongs to it.
+using ViewId = uint32_t;
+inline constexpr ViewId kMainView = 0;
+
+// The nodes of the control directory /.rocksfs, which hold no keys.
+enum class Control : uint8_t {
+  kNone,
+  kRoot,       // /.rocksfs
+  kSnapshots,  // /.rocksfs/snapshots
+  kColumnFamilies,  // /.rocksfs/cf
+  kStats,      // /.rocksfs/stats
+};
+
 // A copy of what the table knows about one node.
 struct NodeInfo {
   NodeId id = 0;
@@ -39,7 +54,9 @@ struct NodeInfo {
   std::string component;  // raw key bytes of the last component
   // File key, or directory prefix with its trailing delimiter ("" for root).
   std::string key;
-  bool parent_is_root = false;  // its component is the first of its key
+  ViewId view = kMainView;
+  bool view_root = false;       // the root of its view (key "")
+  Control control = Control::kNone;
   bool detached = false;        // unlinked, removed or replaced
   bool pending = false;         // exists only in memory (nometa mkdir)
   uint32_t open_writers = 0;
@@ -54,6 +71,11 @@ class InodeTable {
   // `lookups` to its lookup count. REQUIRES: parent is live.
   NodeId Acquire(NodeId parent, NodeKind kind, std::string_view component, uint64_t lookups,
                  bool pending = false);
+  // Like Acquire, for nodes that are not keys of their parent's view: the
+  // root of another view, or a control node. `view` and `control` apply
+  // when the node is created.
+  NodeId AcquireSpecial(NodeId parent, NodeKind kind, std::string_view component,
+                        uint64_t lookups, ViewId view, bool view_root, Control control);
   // Finds an attached node without changing counts; 0 if none.
   NodeId Find(NodeId parent, NodeKind kind, std::string_view component) const;
   // Drops `count` lookups; frees the node when nothing holds it.
@@ -92,17 +114,23 @@ class InodeTable {
     uint64_t writer_size = 0;
     bool detached = false;
     bool pending = false;
+    ViewId view = kMainView;
+    bool view_root = false;
+    Control control = Control::kNone;
   };
   struct IndexKey {
     NodeId parent;
     NodeKind kind;
     std::string component;
+    Control control = Control::kNone;  // /.rocksfs never collides with a key
     bool operator==(const IndexKey&) const = default;
   };
   struct IndexHash {
     size_t operator()(const IndexKey& k) const;
   };
 
+  NodeId AcquireLocked(NodeId parent, NodeKind kind, std::string_view component,
+                       uint64_t lookups, bool pending, const Node* special);
   void MaybeEraseLocked(Node* node);
   void ComputeKeyLocked(const Node* node, std::string* key) const;
 

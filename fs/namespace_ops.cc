@@ -24,58 +24,66 @@ int Filesystem::Mknod(NodeId parent, std::string_view name, mode_t mode, const C
 int Filesystem::Mkdir(NodeId parent, std::string_view name, mode_t mode, const Caller& caller,
                       Entry* out) {
   *out = {};
-  if (int err = CheckWritable()) return err;
   NodeInfo dir;
   if (!inodes_.Get(parent, &dir)) return ENOENT;
-  if (dir.key.empty() && name == kControlDirName) return EEXIST;
+  if (dir.control != Control::kNone) return ControlMkdir(dir, name, out);
+  if (parent == kRootNode && name == kControlDirName) return EEXIST;
+  auto view = ViewOf(dir);
+  if (!view) return ENOENT;
+  if (int err = CheckWritable(*view)) return err;
   std::unique_lock ns(namespace_mutex_);
   Child child;
-  if (int err = ResolveChild(dir, name, &child)) return err == ENOENT ? EINVAL : err;
+  if (int err = ResolveChild(*view, dir, name, &child)) return err == ENOENT ? EINVAL : err;
   if (child.is_dir() || child.is_file()) return EEXIST;
   if (child.hashed || child.role != NameRole::kPlain) return EINVAL;
   if (options_.nometa) {
     // Nowhere to persist an empty directory: it lives in memory until a
     // file is created in it (then the key makes it real) or it is forgotten.
     out->node = inodes_.Acquire(parent, NodeKind::kDirectory, child.component, 1, true);
-    FillAttr(NodeKind::kDirectory, child.prefix, 0, nullptr, &out->attr);
+    FillAttr(*view, NodeKind::kDirectory, child.prefix, 0, nullptr, &out->attr);
     return 0;
   }
-  if (int err = EnsureMeta()) return err;
-  Metadata meta = NewMeta(S_IFDIR | (mode & 07777), caller, dir);
+  if (int err = EnsureMeta(*view)) return err;
+  Metadata meta = NewMeta(*view, S_IFDIR | (mode & 07777), caller, dir);
   kv::Batch batch;
-  batch.Put(meta_.load(), DirMetaKey(child.prefix), EncodeMetadata(meta));
-  kv::Status s = store_->Write({options_.sync}, batch);
+  batch.Put(view->meta.load(), DirMetaKey(child.prefix), EncodeMetadata(meta));
+  kv::Status s = view->store->Write({options_.sync}, batch);
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (!s.ok()) return Fail(s, "mkdir", child.prefix);
   out->node = inodes_.Acquire(parent, NodeKind::kDirectory, child.component, 1);
-  FillAttr(NodeKind::kDirectory, child.prefix, 0, &meta, &out->attr);
+  FillAttr(*view, NodeKind::kDirectory, child.prefix, 0, &meta, &out->attr);
   return 0;
 }
 
 int Filesystem::Symlink(std::string_view target, NodeId parent, std::string_view name,
                         const Caller& caller, Entry* out) {
   *out = {};
-  if (int err = CheckWritable()) return err;
-  if (options_.nometa) return EPERM;  // a symlink is a key plus its type in metadata
   NodeInfo dir;
   if (!inodes_.Get(parent, &dir)) return ENOENT;
-  if (dir.key.empty() && name == kControlDirName) return EEXIST;
+  if (dir.control != Control::kNone) return EACCES;
+  if (parent == kRootNode && name == kControlDirName) return EEXIST;
+  auto view = ViewOf(dir);
+  if (!view) return ENOENT;
+  if (int err = CheckWritable(*view)) return err;
+  if (options_.nometa) return EPERM;  // a symlink is a key plus its type in metadata
   if (target.size() > options_.max_value_size) return ENAMETOOLONG;
-  if (int err = EnsureMeta()) return err;
+  if (int err = EnsureMeta(*view)) return err;
   std::shared_lock ns(namespace_mutex_);
   Child child;
-  if (int err = ResolveChild(dir, name, &child)) return err == ENOENT ? EINVAL : err;
+  if (int err = ResolveChild(*view, dir, name, &child)) return err == ENOENT ? EINVAL : err;
   if (child.is_dir() || child.file_exists) return EEXIST;
   if (child.hashed || child.role != NameRole::kPlain) return EINVAL;
-  Metadata meta = NewMeta(S_IFLNK | 0777, caller, dir);
+  Metadata meta = NewMeta(*view, S_IFLNK | 0777, caller, dir);
   kv::Batch batch;
-  batch.ExpectAbsent(data_, child.key);
-  batch.Put(data_, child.key, std::string(target));
-  batch.Put(meta_.load(), FileMetaKey(child.key), EncodeMetadata(meta));
-  kv::Status s = store_->Write({options_.sync}, batch);
+  batch.ExpectAbsent(view->data, child.key);
+  batch.Put(view->data, child.key, std::string(target));
+  batch.Put(view->meta.load(), FileMetaKey(child.key), EncodeMetadata(meta));
+  kv::Status s = view->store->Write({options_.sync}, batch);
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (s.IsConditionFailed()) return EEXIST;
   if (!s.ok()) return Fail(s, "symlink", child.key);
   out->node = inodes_.Acquire(parent, NodeKind::kFile, child.component, 1);
-  FillAttr(NodeKind::kFile, child.key, target.size(), &meta, &out->attr);
+  FillAttr(*view, NodeKind::kFile, child.key, target.size(), &meta, &out->attr);
   return 0;
 }
 
@@ -84,21 +92,25 @@ int Filesystem::Link(NodeId node, NodeId new_parent, std::string_view new_name) 
 }
 
 int Filesystem::Unlink(NodeId parent, std::string_view name) {
-  if (int err = CheckWritable()) return err;
   NodeInfo dir;
   if (!inodes_.Get(parent, &dir)) return ENOENT;
-  if (dir.key.empty() && name == kControlDirName) return EPERM;
+  if (dir.control != Control::kNone) return EACCES;
+  if (parent == kRootNode && name == kControlDirName) return EISDIR;
+  auto view = ViewOf(dir);
+  if (!view) return ENOENT;
+  if (int err = CheckWritable(*view)) return err;
   std::unique_lock ns(namespace_mutex_);
   Child child;
-  if (int err = ResolveChild(dir, name, &child)) return err == EINVAL ? ENOENT : err;
+  if (int err = ResolveChild(*view, dir, name, &child)) return err == EINVAL ? ENOENT : err;
   if (child.is_dir()) return EISDIR;
   if (!child.is_file()) return ENOENT;
   kv::Batch batch;
-  batch.ExpectPresent(data_, child.key);
-  batch.Delete(data_, child.key);
-  if (meta_.load()) batch.Delete(meta_.load(), FileMetaKey(child.key));
-  KeepParentAlive(dir.key, child.key, &batch);
-  kv::Status s = store_->Write({options_.sync}, batch);
+  batch.ExpectPresent(view->data, child.key);
+  batch.Delete(view->data, child.key);
+  if (view->meta.load()) batch.Delete(view->meta.load(), FileMetaKey(child.key));
+  KeepParentAlive(*view, dir.key, child.key, &batch);
+  kv::Status s = view->store->Write({options_.sync}, batch);
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (s.IsConditionFailed()) return ENOENT;
   if (!s.ok()) return Fail(s, "unlink", child.key);
   inodes_.Detach(parent, NodeKind::kFile, child.component);
@@ -106,23 +118,27 @@ int Filesystem::Unlink(NodeId parent, std::string_view name) {
 }
 
 int Filesystem::Rmdir(NodeId parent, std::string_view name) {
-  if (int err = CheckWritable()) return err;
   NodeInfo dir;
   if (!inodes_.Get(parent, &dir)) return ENOENT;
-  if (dir.key.empty() && name == kControlDirName) return EBUSY;
+  if (dir.control != Control::kNone) return ControlRmdir(dir, name);
+  if (parent == kRootNode && name == kControlDirName) return EBUSY;
+  auto view = ViewOf(dir);
+  if (!view) return ENOENT;
+  if (int err = CheckWritable(*view)) return err;
   std::unique_lock ns(namespace_mutex_);
   Child child;
-  if (int err = ResolveChild(dir, name, &child)) return err == EINVAL ? ENOENT : err;
+  if (int err = ResolveChild(*view, dir, name, &child)) return err == EINVAL ? ENOENT : err;
   if (!child.is_dir()) return child.is_file() ? ENOTDIR : ENOENT;
   kv::Batch batch;
-  batch.ExpectRangeEmpty(data_, child.prefix, kv::PrefixSuccessor(child.prefix));
-  if (kv::ColumnFamily* meta = meta_.load()) {
+  batch.ExpectRangeEmpty(view->data, child.prefix, kv::PrefixSuccessor(child.prefix));
+  if (kv::ColumnFamily* meta = view->meta.load()) {
     std::string marker = DirMetaKey(child.prefix);
     batch.ExpectRangeEmpty(meta, marker + '\0', kv::PrefixSuccessor(marker));
     batch.Delete(meta, marker);
   }
-  KeepParentAlive(dir.key, child.prefix, &batch);
-  kv::Status s = store_->Write({options_.sync}, batch);
+  KeepParentAlive(*view, dir.key, child.prefix, &batch);
+  kv::Status s = view->store->Write({options_.sync}, batch);
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (s.IsConditionFailed()) return ENOTEMPTY;
   if (!s.ok()) return Fail(s, "rmdir", child.prefix);
   inodes_.Detach(parent, NodeKind::kDirectory, child.component);
@@ -131,20 +147,24 @@ int Filesystem::Rmdir(NodeId parent, std::string_view name) {
 
 int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
                        std::string_view new_name, unsigned flags) {
-  if (int err = CheckWritable()) return err;
   if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return EINVAL;
   if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return EINVAL;
   NodeInfo src_dir, dst_dir;
   if (!inodes_.Get(parent, &src_dir) || !inodes_.Get(new_parent, &dst_dir)) return ENOENT;
-  if ((src_dir.key.empty() && name == kControlDirName) ||
-      (dst_dir.key.empty() && new_name == kControlDirName)) {
+  if ((parent == kRootNode && name == kControlDirName) ||
+      (new_parent == kRootNode && new_name == kControlDirName)) {
     return EBUSY;
   }
+  if (src_dir.control != Control::kNone || dst_dir.control != Control::kNone) return EACCES;
+  auto view = ViewOf(src_dir);
+  if (!view) return ENOENT;
+  if (int err = CheckWritable(*view)) return err;
+  if (dst_dir.view != src_dir.view) return EXDEV;  // another column family or snapshot
   std::unique_lock ns(namespace_mutex_);
   Child src, dst;
-  if (int err = ResolveChild(src_dir, name, &src)) return err == EINVAL ? ENOENT : err;
+  if (int err = ResolveChild(*view, src_dir, name, &src)) return err == EINVAL ? ENOENT : err;
   if (!src.is_dir() && !src.is_file()) return ENOENT;
-  if (int err = ResolveChild(dst_dir, new_name, &dst)) {
+  if (int err = ResolveChild(*view, dst_dir, new_name, &dst)) {
     if (err != ENOENT) return err;  // EINVAL, ENAMETOOLONG
   }
   if (dst.hashed && !dst.is_dir() && !dst.is_file()) return EINVAL;
@@ -160,21 +180,21 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
     }
     if (dst.prefix == src.prefix) return 0;
     if (dst.prefix.compare(0, src.prefix.size(), src.prefix) == 0) return EINVAL;
-    return RenameDirectory(src_dir, src, dst_dir, dst);
+    return RenameDirectory(*view, src_dir, src, dst_dir, dst);
   }
 
   // A file (or symlink).
   if (dst.is_dir()) return EISDIR;
   if (dst.key == src.key) return 0;
-  kv::ColumnFamily* meta = meta_.load();
+  kv::ColumnFamily* meta = view->meta.load();
   kv::Batch batch;
   if (flags & RENAME_EXCHANGE) {
-    batch.Put(data_, src.key, std::string(dst.value.view()));
-    batch.Put(data_, dst.key, std::string(src.value.view()));
+    batch.Put(view->data, src.key, std::string(dst.value.view()));
+    batch.Put(view->data, dst.key, std::string(src.value.view()));
     if (meta) {
       Metadata src_meta, dst_meta;
-      bool has_src = LoadMeta(FileMetaKey(src.key), &src_meta);
-      bool has_dst = LoadMeta(FileMetaKey(dst.key), &dst_meta);
+      bool has_src = LoadMeta(*view, FileMetaKey(src.key), &src_meta);
+      bool has_dst = LoadMeta(*view, FileMetaKey(dst.key), &dst_meta);
       TimeNs now = NowNs();
       if (has_dst) dst_meta.ctime = now, batch.Put(meta, FileMetaKey(src.key), EncodeMetadata(dst_meta));
       else batch.Delete(meta, FileMetaKey(src.key));
@@ -182,21 +202,22 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
       else batch.Delete(meta, FileMetaKey(dst.key));
     }
   } else {
-    batch.Delete(data_, src.key);
-    batch.Put(data_, dst.key, std::string(src.value.view()));
+    batch.Delete(view->data, src.key);
+    batch.Put(view->data, dst.key, std::string(src.value.view()));
     if (meta) {
       Metadata src_meta;
       batch.Delete(meta, FileMetaKey(src.key));
-      if (LoadMeta(FileMetaKey(src.key), &src_meta)) {
+      if (LoadMeta(*view, FileMetaKey(src.key), &src_meta)) {
         src_meta.ctime = NowNs();
         batch.Put(meta, FileMetaKey(dst.key), EncodeMetadata(src_meta));
       } else {
         batch.Delete(meta, FileMetaKey(dst.key));
       }
     }
-    if (src_dir.key != dst_dir.key) KeepParentAlive(src_dir.key, src.key, &batch);
+    if (src_dir.key != dst_dir.key) KeepParentAlive(*view, src_dir.key, src.key, &batch);
   }
-  kv::Status s = store_->Write({options_.sync}, batch);
+  kv::Status s = view->store->Write({options_.sync}, batch);
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (!s.ok()) return Fail(s, "rename", src.key);
 
   NodeId src_node = inodes_.Find(parent, NodeKind::kFile, src.component);
@@ -213,12 +234,12 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
   return 0;
 }
 
-int Filesystem::RenameDirectory(const NodeInfo& src_dir, const Child& src,
+int Filesystem::RenameDirectory(View& view, const NodeInfo& src_dir, const Child& src,
                                 const NodeInfo& dst_dir, const Child& dst) {
   // REQUIRES: namespace_mutex_ held exclusively.
   if (dst.is_dir()) {
     kv::Status s;
-    bool empty = dst.pending_dir || DirIsEmpty(dst.prefix, {}, &s);
+    bool empty = dst.pending_dir || DirIsEmpty(view, dst.prefix, {}, &s);
     if (!s.ok()) return Fail(s, "scan", dst.prefix);
     if (!empty) return ENOTEMPTY;
   }
@@ -233,7 +254,7 @@ int Filesystem::RenameDirectory(const NodeInfo& src_dir, const Child& src,
     scan.lower_bound = from;
     scan.upper_bound = kv::PrefixSuccessor(from);
     scan.fill_cache = false;
-    auto it = store_->NewIterator(cf, scan);
+    auto it = view.store->NewIterator(cf, scan);
     for (it->Seek(from); it->Valid() && !too_big(); it->Next()) {
       std::string_view key = it->key();
       batch.Delete(cf, std::string(key));
@@ -242,9 +263,9 @@ int Filesystem::RenameDirectory(const NodeInfo& src_dir, const Child& src,
     }
     return it->status();
   };
-  kv::ColumnFamily* meta = meta_.load();
+  kv::ColumnFamily* meta = view.meta.load();
   if (meta && dst.is_dir()) batch.Delete(meta, DirMetaKey(dst.prefix));
-  kv::Status s = move_range(data_, src.prefix, dst.prefix);
+  kv::Status s = move_range(view.data, src.prefix, dst.prefix);
   if (s.ok() && meta) s = move_range(meta, DirMetaKey(src.prefix), DirMetaKey(dst.prefix));
   if (s.ok() && meta) s = move_range(meta, FileMetaKey(src.prefix), FileMetaKey(dst.prefix));
   if (!s.ok()) return Fail(s, "scan for rename", src.prefix);
@@ -253,8 +274,9 @@ int Filesystem::RenameDirectory(const NodeInfo& src_dir, const Child& src,
                  options_.max_rename_keys, options_.max_rename_bytes);
     return EXDEV;
   }
-  if (src_dir.key != dst_dir.key) KeepParentAlive(src_dir.key, src.prefix, &batch);
-  s = store_->Write({options_.sync}, batch);
+  if (src_dir.key != dst_dir.key) KeepParentAlive(view, src_dir.key, src.prefix, &batch);
+  s = view.store->Write({options_.sync}, batch);
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (!s.ok()) return Fail(s, "rename", src.prefix);
   NodeId src_node = src.pending_dir ? src.pending_dir
                                     : inodes_.Find(src_dir.id, NodeKind::kDirectory, src.component);

@@ -36,6 +36,10 @@ int Filesystem::OpenDir(NodeId node, uint64_t* fh) {
   if (info.kind != NodeKind::kDirectory) return ENOTDIR;
   auto handle = std::make_unique<DirHandle>();
   handle->node = node;
+  if (info.control == Control::kNone) {
+    handle->view = ViewOf(info);
+    if (!handle->view) return ENOENT;
+  }
   inodes_.OpenHandle(node, false, 0);
   *fh = ToFh(handle.release());
   return 0;
@@ -55,6 +59,12 @@ int Filesystem::ReadDir(NodeId node, uint64_t fh, off_t offset, bool plus,
   std::lock_guard lock(handle->mutex);
   NodeInfo dir;
   if (!inodes_.Get(handle->node, &dir)) return ENOENT;
+  if (dir.control != Control::kNone) return ControlReadDir(dir, handle, offset, plus, fill);
+  return ReadDirView(*handle->view, handle, dir, offset, plus, fill);
+}
+
+int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, off_t offset,
+                            bool plus, const DirFiller& fill) {
   const std::string& prefix = dir.key;
   const bool at_root = prefix.empty();
   const char delim = options_.delimiter;
@@ -68,7 +78,7 @@ int Filesystem::ReadDir(NodeId node, uint64_t fh, off_t offset, bool plus,
     entry.name = dot;
     entry.attr.st_mode = S_IFDIR;
     entry.attr.st_ino = dot[1] ? 0 : StableIno(NodeKind::kDirectory, prefix);
-    if (plus) FillAttr(NodeKind::kDirectory, prefix, 0, nullptr, &entry.attr);
+    if (plus) FillAttr(view, NodeKind::kDirectory, prefix, 0, nullptr, &entry.attr);
     if (!fill(entry, next)) return 0;
     off = next;
   }
@@ -89,17 +99,17 @@ int Filesystem::ReadDir(NodeId node, uint64_t fh, off_t offset, bool plus,
   kv::ScanOptions scan;
   scan.lower_bound = prefix;
   scan.upper_bound = kv::PrefixSuccessor(prefix);
-  auto data = store_->NewIterator(data_, scan);
+  auto data = view.store->NewIterator(view.data, scan);
   data->Seek(target);
 
-  kv::ColumnFamily* meta_cf = meta_.load();
+  kv::ColumnFamily* meta_cf = view.meta.load();
   std::unique_ptr<kv::Iterator> markers;
   const std::string marker_prefix = DirMetaKey(prefix);
   if (meta_cf) {
     kv::ScanOptions meta_scan;
     meta_scan.lower_bound = marker_prefix + '\0';  // not the directory's own marker
     meta_scan.upper_bound = kv::PrefixSuccessor(marker_prefix);
-    markers = store_->NewIterator(meta_cf, meta_scan);
+    markers = view.store->NewIterator(meta_cf, meta_scan);
     markers->Seek(DirMetaKey(target));
   }
 
@@ -161,18 +171,15 @@ int Filesystem::ReadDir(NodeId node, uint64_t fh, off_t offset, bool plus,
       bool has_dir = false;
       if (data->Valid() && data->key() < dir_prefix) {
         kv::Status s;
-        has_dir = DirExists(dir_prefix, &s);
+        has_dir = DirExists(view, dir_prefix, &s);
       } else if (data->Valid() && StartsWith(data->key(), dir_prefix)) {
         has_dir = true;
       } else {
-        has_dir = DirHasMarker(dir_prefix);
+        has_dir = DirHasMarkerBelow(view, dir_prefix);
       }
       entry.name = codec_.Encode(c.component, has_dir ? NameRole::kDirValue : NameRole::kPlain,
                                  at_root);
       resume = c.position + '\0';
-    }
-    if (at_root && c.component == kControlDirName) {
-      // Encoded as "%2Erocksfs", never as the control directory itself.
     }
     if (skip > 0) {
       --skip;
@@ -183,9 +190,10 @@ int Filesystem::ReadDir(NodeId node, uint64_t fh, off_t offset, bool plus,
     Metadata meta;
     bool has_meta = false;
     if (plus || !c.is_dir) {
-      has_meta = LoadMeta(c.is_dir ? DirMetaKey(c.position) : FileMetaKey(c.position), &meta);
+      has_meta =
+          LoadMeta(view, c.is_dir ? DirMetaKey(c.position) : FileMetaKey(c.position), &meta);
     }
-    FillAttr(kind, c.position, value_size, has_meta ? &meta : nullptr, &entry.attr);
+    FillAttr(view, kind, c.position, value_size, has_meta ? &meta : nullptr, &entry.attr);
     if (plus) {
       entry.node = inodes_.Acquire(handle->node, kind, c.component, 1);
       NodeInfo info;
