@@ -402,3 +402,95 @@ def tempdir(prefix="rocksfs-test-"):
                 fusermount("-uz", m, check=False)
         if not os.environ.get("ROCKSFS_KEEP_LOGS"):
             shutil.rmtree(path, ignore_errors=True)
+
+
+# --- test cases, processes and commands ----------------------------------------
+
+class TempDirTestCase(unittest.TestCase):
+    """A TestCase whose every test gets a fresh directory self.dir (removed
+    afterwards, with anything still mounted inside it lazily unmounted)."""
+
+    def setUp(self):
+        super().setUp()
+        self._tempdir = tempdir()
+        self.dir = self._tempdir.__enter__()
+        self.addCleanup(self._tempdir.__exit__, None, None, None)
+
+
+def run(cmd, check=True, input=None, timeout=120, **kwargs):
+    """subprocess.run with stdout/stderr captured as bytes; raises with both
+    streams when check and the command fails."""
+    proc = subprocess.run(cmd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout, **kwargs)
+    if check and proc.returncode != 0:
+        raise RuntimeError("%s failed (status %d):\n%s%s" % (
+            " ".join(map(str, cmd)), proc.returncode,
+            proc.stdout.decode("utf-8", "replace")[-4000:],
+            proc.stderr.decode("utf-8", "replace")[-4000:]))
+    return proc
+
+
+def _pid_state(pid):
+    """The state letter of /proc/PID/stat ('Z' for a zombie), or None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat[stat.rfind(b")") + 2:][:1].decode()
+
+
+def pid_alive(pid):
+    """True while pid runs (a zombie, which only waits for its parent to reap
+    it, counts as exited)."""
+    state = _pid_state(pid)
+    return state is not None and state != "Z"
+
+
+def daemon_pids(mountpoint):
+    """Live mount.rocksfs processes (also when started as mount.fuse.rocksfs
+    by mount(8)) whose command line names mountpoint, found through /proc."""
+    want = os.path.realpath(mountpoint).encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if not argv or b"rocksfs" not in os.path.basename(argv[0]):
+            continue
+        if any(a == want or (a.startswith(b"/") and os.path.realpath(a) == want)
+               for a in argv[1:]) and pid_alive(int(entry)):
+            pids.append(int(entry))
+    return pids
+
+
+def wait_until(predicate, timeout=MOUNT_TIMEOUT, interval=0.05):
+    """Poll predicate() until it is true (returns True) or timeout (returns False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+
+
+def force_unmount(mountpoint):
+    """Cleanup for mounts not made by Mount (detached, or through mount(8)):
+    lazy unmount, then SIGTERM/SIGKILL whatever daemon still serves it."""
+    pids = daemon_pids(mountpoint)
+    if is_mounted(mountpoint):
+        fusermount("-uz", mountpoint, check=False)
+    for pid in pids:
+        if not wait_until(lambda: not pid_alive(pid), timeout=5):
+            for signum in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.kill(pid, signum)
+                except ProcessLookupError:
+                    break
+                if wait_until(lambda: not pid_alive(pid), timeout=5):
+                    break
