@@ -79,7 +79,7 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
 int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int flags,
                        const Caller& caller, Entry* entry, OpenResult* out) {
   NodeInfo dir;
-  if (!inodes_.Get(parent, &dir)) return ENOENT;
+  if (!inodes_.Get(parent, &dir) || dir.detached) return ENOENT;
   if (dir.control != Control::kNone) return EACCES;
   if (parent == kRootNode && name == kControlDirName) return EEXIST;
   auto view = ViewOf(dir);

@@ -276,48 +276,63 @@ int Filesystem::ResolveChild(View& view, const NodeInfo& parent, std::string_vie
 int Filesystem::ResolveHashed(View& view, const NodeInfo& parent, std::string_view name,
                               Child* child) {
   // "%#H" names stand for components too long for NAME_MAX. Walk the
-  // distinct components that start with the name's prefix and pick the one
-  // that encodes to exactly this name.
+  // distinct components that start with the name's prefix, among the keys
+  // and the directory markers, and pick the one that encodes to this name.
   bool at_root = parent.key.empty();
   DecodedName decoded;
   if (int err = codec_.Decode(name, at_root, &decoded)) return err;
   std::string start = parent.key + decoded.component;
-  kv::ScanOptions scan;
-  scan.lower_bound = start;
-  scan.upper_bound = kv::PrefixSuccessor(start);
-  auto it = view.store->NewIterator(view.data, scan);
-  it->Seek(start);
-  while (it->Valid()) {
-    std::string_view rest = it->key().substr(parent.key.size());
-    size_t end = rest.find(options_.delimiter);
-    std::string component(rest.substr(0, end));
-    if (PathCodec::Hash(component) == decoded.hash &&
-        codec_.Encode(component, decoded.role, at_root) == name) {
-      // Resolve the found component as an ordinary name.
-      Child resolved;
-      resolved.component = component;
-      resolved.role = decoded.role;
-      resolved.hashed = true;
-      resolved.key = parent.key + component;
-      resolved.prefix = resolved.key + options_.delimiter;
-      kv::Status s;
-      resolved.dir_exists = DirExists(view, resolved.prefix, &s);
-      if (!s.ok()) return Fail(s, "scan", resolved.prefix);
-      s = view.store->Get({}, view.data, resolved.key, &resolved.value);
-      if (s.ok()) resolved.file_exists = true;
-      else if (!s.IsNotFound()) return Fail(s, "read", resolved.key);
-      *child = std::move(resolved);
-      return 0;
+  auto search = [&](kv::ColumnFamily* cf, std::string_view tag, std::string* found) {
+    std::string from = std::string(tag) + start;
+    kv::ScanOptions scan;
+    scan.lower_bound = from;
+    scan.upper_bound = kv::PrefixSuccessor(from);
+    auto it = view.store->NewIterator(cf, scan);
+    it->Seek(from);
+    while (it->Valid()) {
+      std::string_view rest = it->key().substr(tag.size() + parent.key.size());
+      size_t end = rest.find(options_.delimiter);
+      std::string component(rest.substr(0, end));
+      if (PathCodec::Hash(component) == decoded.hash &&
+          codec_.Encode(component, decoded.role, at_root) == name) {
+        *found = std::move(component);
+        return it->status();
+      }
+      std::string skip = std::string(tag) + parent.key + component;
+      if (end != std::string_view::npos) skip = kv::PrefixSuccessor(skip + options_.delimiter);
+      else skip.push_back('\0');
+      it->SkipTo(skip);
     }
-    std::string skip = parent.key + component;
-    if (end != std::string_view::npos) skip = kv::PrefixSuccessor(skip + options_.delimiter);
-    else skip.push_back('\0');
-    it->SkipTo(skip);
+    return it->status();
+  };
+  std::string component;
+  bool found = false;
+  kv::Status s = search(view.data, "", &component);
+  if (!s.ok()) return Fail(s, "scan", start);
+  found = !component.empty();  // hashed components are never empty
+  if (!found && view.meta.load()) {
+    s = search(view.meta.load(), "d", &component);
+    if (!s.ok()) return Fail(s, "scan", start);
+    found = !component.empty();
   }
-  if (!it->status().ok()) return Fail(it->status(), "scan", start);
-  child->component.clear();
-  child->hashed = true;
-  return ENOENT;
+  if (!found) {
+    child->component.clear();
+    child->hashed = true;
+    return ENOENT;
+  }
+  Child resolved;
+  resolved.component = component;
+  resolved.role = decoded.role;
+  resolved.hashed = true;
+  resolved.key = parent.key + component;
+  resolved.prefix = resolved.key + options_.delimiter;
+  resolved.dir_exists = DirExists(view, resolved.prefix, &s);
+  if (!s.ok()) return Fail(s, "scan", resolved.prefix);
+  s = view.store->Get({}, view.data, resolved.key, &resolved.value);
+  if (s.ok()) resolved.file_exists = true;
+  else if (!s.IsNotFound()) return Fail(s, "read", resolved.key);
+  *child = std::move(resolved);
+  return 0;
 }
 
 void Filesystem::FillAttr(const View& view, NodeKind kind, std::string_view key, uint64_t size,

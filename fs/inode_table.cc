@@ -137,11 +137,12 @@ void InodeTable::OpenHandle(NodeId id, bool writer, uint64_t size) {
   std::lock_guard lock(mutex_);
   auto it = nodes_.find(id);
   if (it == nodes_.end()) return;
-  it->second->handles++;
-  if (writer) {
-    it->second->open_writers++;
-    it->second->writer_size = size;
-  }
+  Node* node = it->second.get();
+  node->handles++;
+  if (writer) node->open_writers++;
+  // The size an unlinked file keeps showing: the latest writer's, or the
+  // value a reader opened.
+  if (writer || node->open_writers == 0) node->writer_size = size;
 }
 
 void InodeTable::CloseHandle(NodeId id, bool writer) {
@@ -198,6 +199,17 @@ void InodeTable::DetachNode(NodeId id) {
 void InodeTable::SetPending(NodeId id, bool pending) {
   std::lock_guard lock(mutex_);
   if (auto it = nodes_.find(id); it != nodes_.end()) it->second->pending = pending;
+}
+
+std::vector<std::string> InodeTable::PendingChildren(NodeId parent) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  auto it = nodes_.find(parent);
+  if (it == nodes_.end() || it->second->children == 0) return out;
+  for (const auto& [id, node] : nodes_) {
+    if (node->parent == parent && node->pending && !node->detached) out.push_back(node->component);
+  }
+  return out;
 }
 
 size_t InodeTable::size() const {

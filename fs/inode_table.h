@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace rocksfs::fs {
 
@@ -60,7 +61,8 @@ struct NodeInfo {
   bool detached = false;        // unlinked, removed or replaced
   bool pending = false;         // exists only in memory (nometa mkdir)
   uint32_t open_writers = 0;
-  uint64_t writer_size = 0;     // size of the latest writer's buffer
+  uint64_t writer_size = 0;     // size of the latest writer's buffer, or of
+                                // the value a reader opened (unlinked files)
 };
 
 class InodeTable {
@@ -98,6 +100,10 @@ class InodeTable {
   void DetachNode(NodeId id);
   // Clears the pending flag (the node now exists in the DB).
   void SetPending(NodeId id, bool pending);
+
+  // Components of the pending (in-memory) child directories of `parent`.
+  // Linear in the table; called only by ReadDir on nometa mounts.
+  std::vector<std::string> PendingChildren(NodeId parent) const;
 
   size_t size() const;
 

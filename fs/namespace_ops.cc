@@ -25,7 +25,7 @@ int Filesystem::Mkdir(NodeId parent, std::string_view name, mode_t mode, const C
                       Entry* out) {
   *out = {};
   NodeInfo dir;
-  if (!inodes_.Get(parent, &dir)) return ENOENT;
+  if (!inodes_.Get(parent, &dir) || dir.detached) return ENOENT;
   if (dir.control != Control::kNone) return ControlMkdir(dir, name, out);
   if (parent == kRootNode && name == kControlDirName) return EEXIST;
   auto view = ViewOf(dir);
@@ -59,7 +59,7 @@ int Filesystem::Symlink(std::string_view target, NodeId parent, std::string_view
                         const Caller& caller, Entry* out) {
   *out = {};
   NodeInfo dir;
-  if (!inodes_.Get(parent, &dir)) return ENOENT;
+  if (!inodes_.Get(parent, &dir) || dir.detached) return ENOENT;
   if (dir.control != Control::kNone) return EACCES;
   if (parent == kRootNode && name == kControlDirName) return EEXIST;
   auto view = ViewOf(dir);
@@ -150,7 +150,10 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
   if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return EINVAL;
   if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return EINVAL;
   NodeInfo src_dir, dst_dir;
-  if (!inodes_.Get(parent, &src_dir) || !inodes_.Get(new_parent, &dst_dir)) return ENOENT;
+  if (!inodes_.Get(parent, &src_dir) || !inodes_.Get(new_parent, &dst_dir) ||
+      dst_dir.detached) {
+    return ENOENT;
+  }
   if ((parent == kRootNode && name == kControlDirName) ||
       (new_parent == kRootNode && new_name == kControlDirName)) {
     return EBUSY;
@@ -175,6 +178,8 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
 
   if (src.is_dir()) {
     if (flags & RENAME_EXCHANGE) return EINVAL;  // documented: files only
+    // "x%@" names the value of key x, never a directory.
+    if (dst.role != NameRole::kPlain) return EINVAL;
     if (dst.is_file() || (dst.role == NameRole::kPlain && dst.file_exists && !dst.dir_exists)) {
       return ENOTDIR;
     }
