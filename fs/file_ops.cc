@@ -3,12 +3,33 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
 #include <cstring>
 
 #include "fs/filesystem.h"
 #include "fs/filesystem_internal.h"
 
 namespace rocksfs::fs {
+namespace {
+
+// The thread group (process) of a thread, from /proc; 0 if unknown.
+pid_t ProcessOf(pid_t tid) {
+  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Tgid:", 0) == 0) return static_cast<pid_t>(std::atol(line.c_str() + 5));
+  }
+  return 0;
+}
+
+bool SameProcess(pid_t a, pid_t b) {
+  if (a == 0 || b == 0 || a == b) return true;
+  pid_t pa = ProcessOf(a);
+  return pa != 0 && pa == ProcessOf(b);
+}
+
+}  // namespace
 Metadata Filesystem::NewMeta(View& view, mode_t mode, const Caller& caller,
                              const NodeInfo& parent) {
   Metadata meta;
@@ -25,7 +46,7 @@ Metadata Filesystem::NewMeta(View& view, mode_t mode, const Caller& caller,
   return meta;
 }
 
-int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
+int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.kind == NodeKind::kDirectory) return EISDIR;
@@ -52,6 +73,7 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
   auto handle = std::make_unique<FileHandle>();
   handle->node = node;
   handle->view = view;
+  handle->opener = opener;
   handle->writable = writable;
   handle->append = (flags & O_APPEND) != 0;
   if (writable && (flags & O_TRUNC)) {
@@ -70,9 +92,19 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
   }
   uint64_t size = writable ? handle->buffer.size() : handle->value.size();
   inodes_.OpenHandle(node, writable, size);
-  out->fh = ToFh(handle.release());
+  if (writable) {
+    std::lock_guard lock(writers_mutex_);
+    writers_.emplace(node, handle.get());
+  }
+  // A reader shares the page cache unless a writer is open (whose writes
+  // move the kernel's i_size) or a reader that predates the latest commit is
+  // still open (its pages may be of the old value).
+  handle->cached = !writable && info.open_writers == 0 &&
+                   inodes_.OpenCachedReader(node, &handle->version);
   out->keep_cache = true;
   out->noflush = !writable;
+  out->direct_io = !handle->cached;
+  out->fh = ToFh(handle.release());
   return 0;
 }
 
@@ -114,7 +146,7 @@ int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int fl
     }
   }
   if (int err = FillEntry(*view, parent, child, entry, 1)) return err;
-  if (int err = Open(entry->node, flags, out)) {
+  if (int err = Open(entry->node, flags, out, caller.pid)) {
     Forget(entry->node, 1);
     *entry = {};
     return err;
@@ -127,6 +159,8 @@ int Filesystem::Read(NodeId node, uint64_t fh, uint64_t offset, size_t size, Rea
   if (fh != 0) {
     FileHandle* handle = FileHandleFrom(fh);
     if (!handle->writable) {
+      // Close-to-open: a reader keeps the value it opened, even past a
+      // commit (then it is stale, and no new reader uses the page cache).
       out->data = handle->value.Sub(offset, size);
     } else {
       std::lock_guard lock(handle->mutex);
@@ -167,6 +201,7 @@ int Filesystem::Write(uint64_t fh, uint64_t offset, std::string_view data, size_
   if (end > handle->buffer.size()) handle->buffer.resize(end, '\0');
   if (!data.empty()) std::memcpy(handle->buffer.data() + offset, data.data(), data.size());
   handle->dirty = true;
+  handle->written = true;
   inodes_.SetWriterSize(handle->node, handle->buffer.size());
   *written = data.size();
   counters_.bytes_written.fetch_add(data.size(), std::memory_order_relaxed);
@@ -188,6 +223,14 @@ int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
     handle->dirty = false;
     return 0;
   }
+  // Readers with the page cache open at the commit hold the old value: its
+  // size is what the kernel must keep seeing until they close. (Always read:
+  // a reader may open while this commit runs.)
+  uint64_t old_size = 0;
+  {
+    kv::Value old;
+    if (view.store->Get({}, view.data, info.key, &old).ok()) old_size = old.size();
+  }
   kv::Batch batch;
   batch.Put(view.data, info.key, handle->buffer);
   if (!options_.nometa) {
@@ -207,13 +250,18 @@ int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   handle->dirty = false;
+  inodes_.NoteCommit(handle->node, old_size);
+  // Readers' cached pages and size are of the old value.
+  if (kernel_cache_) kernel_cache_->InvalidateInode(handle->node);
   return 0;
 }
 
-int Filesystem::Flush(uint64_t fh) {
+int Filesystem::Flush(uint64_t fh, pid_t closer) {
   FileHandle* handle = FileHandleFrom(fh);
   if (!handle || !handle->writable) return 0;
   std::lock_guard lock(handle->mutex);
+  if (!handle->dirty) return 0;
+  if (!SameProcess(handle->opener, closer)) return 0;  // an inherited copy
   return CommitLocked(handle, false);
 }
 
@@ -240,17 +288,43 @@ void Filesystem::Release(uint64_t fh) {
       }
     }
   }
+  if (handle->cached && inodes_.CloseCachedReader(handle->node, handle->version)) {
+    // The last reader of an old value is gone: drop the pages it may have
+    // left before readers may use the page cache again.
+    if (kernel_cache_) kernel_cache_->InvalidateInode(handle->node);
+    inodes_.StaleReadersGone(handle->node);
+  }
+  if (handle->writable) {
+    std::lock_guard lock(writers_mutex_);
+    auto [first, last] = writers_.equal_range(handle->node);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == handle) {
+        writers_.erase(it);
+        break;
+      }
+    }
+  }
   inodes_.CloseHandle(handle->node, handle->writable);
   delete handle;
 }
 
-int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t size) {
+int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t size,
+                         pid_t caller) {
   if (size > options_.max_value_size) return EFBIG;
   FileHandle* handle = fh ? FileHandleFrom(fh) : nullptr;
+  if (!handle && size == 0 && caller != 0) {
+    // open(O_TRUNC): the kernel truncates by path right after the open.
+    std::lock_guard lock(writers_mutex_);
+    auto [first, last] = writers_.equal_range(node.id);
+    for (auto it = first; it != last; ++it) {
+      if (it->second->opener == caller && !it->second->written) handle = it->second;
+    }
+  }
   if (handle && handle->writable) {
     std::lock_guard lock(handle->mutex);
     handle->buffer.resize(size, '\0');
     handle->dirty = true;
+    handle->written = true;
     inodes_.SetWriterSize(handle->node, size);
     return 0;
   }
@@ -274,6 +348,7 @@ int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t
   s = view.store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (!s.ok()) return Fail(s, "truncate", node.key);
+  inodes_.NoteCommit(node.id, value.size());
   if (node.open_writers > 0) inodes_.SetWriterSize(node.id, size);
   return 0;
 }

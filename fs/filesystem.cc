@@ -378,8 +378,10 @@ int Filesystem::StatKey(View& view, NodeKind kind, std::string_view key, const N
     FillAttr(view, kind, key, 0, has ? &meta : nullptr, st);
     return 0;
   }
+  // The committed size, whatever writers hold in their buffers: readers see
+  // the old value until a commit. An unlinked file keeps its last size.
   uint64_t size = 0;
-  if (node && (node->open_writers > 0 || node->detached)) {
+  if (node && node->detached) {
     size = node->writer_size;
   } else {
     kv::Value value;
@@ -387,6 +389,10 @@ int Filesystem::StatKey(View& view, NodeKind kind, std::string_view key, const N
     if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", key);
     size = value.size();
   }
+  // Readers that opened before the latest commit read through the page
+  // cache, which the kernel clamps to the size it knows: it must stay theirs
+  // until they close (new readers meanwhile use direct I/O).
+  if (node && node->stale_readers > 0) size = node->stale_size;
   bool has = LoadMeta(view, FileMetaKey(key), &meta);
   FillAttr(view, kind, key, size, has ? &meta : nullptr, st);
   if (node && node->detached) st->st_nlink = 0;
@@ -404,10 +410,10 @@ int Filesystem::FillEntry(View& view, NodeId parent, const Child& child, Entry* 
   }
   if (!child.is_file()) return ENOENT;
   bool has = LoadMeta(view, FileMetaKey(child.key), &meta);
-  uint64_t size = child.value.size();
   NodeId id = inodes_.Acquire(parent, NodeKind::kFile, child.component, lookups);
+  uint64_t size = child.value.size();
   NodeInfo info;
-  if (inodes_.Get(id, &info) && info.open_writers > 0) size = info.writer_size;
+  if (inodes_.Get(id, &info) && info.stale_readers > 0) size = info.stale_size;
   FillAttr(view, NodeKind::kFile, child.key, size, has ? &meta : nullptr, &out->attr);
   out->node = id;
   return 0;
@@ -515,7 +521,7 @@ int Filesystem::SetMeta(View& view, const NodeInfo& info,
 }
 
 int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
-                        struct stat* out) {
+                        struct stat* out, pid_t caller) {
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.control != Control::kNone) return EPERM;
@@ -524,7 +530,7 @@ int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
   if (int err = CheckWritable(*view)) return err;
   if (request.size) {
     if (info.kind == NodeKind::kDirectory) return EISDIR;
-    if (int err = Truncate(*view, info, fh, *request.size)) return err;
+    if (int err = Truncate(*view, info, fh, *request.size, caller)) return err;
     if (!inodes_.Get(node, &info)) return ENOENT;
   }
   bool meta_change = request.mode || request.uid || request.gid || request.atime || request.mtime;

@@ -42,6 +42,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "fs/counters.h"
@@ -90,6 +91,7 @@ struct FilesystemOptions {
 struct Caller {
   uid_t uid = 0;
   gid_t gid = 0;
+  pid_t pid = 0;  // the calling thread; 0 when unknown
 };
 
 // The result of a lookup-like call. node == 0 means "no such name": the FUSE
@@ -114,11 +116,16 @@ struct ReadResult {
 };
 
 // Flags the adapter turns into fuse_file_info bits.
+//
+// Writable handles use direct I/O: their bytes stay in the handle's buffer
+// until commit and never reach the page cache, which holds committed data
+// only and is shared by the readers. A commit invalidates the node's pages
+// and attributes, so the next reader sees the new value whole.
 struct OpenResult {
   uint64_t fh = 0;
   bool keep_cache = true;   // the page cache may be kept across opens
   bool noflush = false;     // nothing to commit at close (read-only handle)
-  bool direct_io = false;
+  bool direct_io = false;   // bypass the page cache (writable handles)
 };
 
 struct DirEntry {
@@ -136,7 +143,11 @@ using DirFiller = std::function<bool(const DirEntry& entry, off_t next_offset)>;
 class KernelCache {
  public:
   virtual ~KernelCache() = default;
+  // Drops the node's cached pages and attributes before returning. Safe
+  // from flush, fsync and release of that node (not from its setattr).
   virtual void InvalidateInode(NodeId node) = 0;
+  // Drops a cached name, asynchronously: the caller may hold the kernel's
+  // lock on `parent` (rmdir, rename), so it must not wait for it.
   virtual void InvalidateEntry(NodeId parent, std::string_view name) = 0;
 };
 
@@ -161,17 +172,27 @@ class Filesystem {
   [[nodiscard]] int Lookup(NodeId parent, std::string_view name, Entry* out);
   void Forget(NodeId node, uint64_t count);
   [[nodiscard]] int GetAttr(NodeId node, struct stat* out);
+  // `caller`: the calling thread. A truncate to 0 with no handle, from the
+  // thread that has just opened the node for writing and not yet written,
+  // is open(O_TRUNC) (the kernel sends it apart from the open): it applies
+  // to that handle and is committed with its data, so readers never see
+  // the file empty in between.
   [[nodiscard]] int SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
-                            struct stat* out);
+                            struct stat* out, pid_t caller = 0);
 
-  [[nodiscard]] int Open(NodeId node, int flags, OpenResult* out);
+  // `opener`: the calling thread (0 if unknown); see Flush.
+  [[nodiscard]] int Open(NodeId node, int flags, OpenResult* out, pid_t opener = 0);
   [[nodiscard]] int Create(NodeId parent, std::string_view name, mode_t mode, int flags,
                            const Caller& caller, Entry* entry, OpenResult* out);
   // fh == 0 reads the committed value (zero-message opens on read-only mounts).
   [[nodiscard]] int Read(NodeId node, uint64_t fh, uint64_t offset, size_t size, ReadResult* out);
   [[nodiscard]] int Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written);
-  // Commits the handle's pending writes (close).
-  [[nodiscard]] int Flush(uint64_t fh);
+  // Commits the handle's pending writes (close). Every close of a copy of
+  // the descriptor flushes, including a child process closing one it
+  // inherited (fork, then exec with O_CLOEXEC): only a close by the process
+  // that opened the handle commits; other closes leave the commit to the
+  // opener's close or to Release. `closer` 0 (unknown) commits.
+  [[nodiscard]] int Flush(uint64_t fh, pid_t closer = 0);
   // Commits and makes everything durable against a machine crash.
   [[nodiscard]] int Fsync(uint64_t fh, bool datasync);
   // Commits what is still pending (e.g. mmap writes after close) and frees fh.
@@ -255,11 +276,13 @@ class Filesystem {
 
   // REQUIRES: handle->mutex held.
   int CommitLocked(FileHandle* handle, bool sync);
-  int Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t size);
+  int Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t size, pid_t caller);
   int Fail(const kv::Status& status, std::string_view op, std::string_view key) const;
   int CheckWritable(const View& view) const;
   int RenameDirectory(View& view, const NodeInfo& src_parent, const Child& src,
                       const NodeInfo& dst_parent, const Child& dst);
+  // The directory `component` of `parent` is gone: "component%@" is stale.
+  void ForgetValueName(NodeId parent, const NodeInfo& dir, std::string_view component);
   int SetMeta(View& view, const NodeInfo& info, const std::function<int(Metadata*)>& change);
   int ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, off_t offset, bool plus,
                   const DirFiller& fill);
@@ -272,6 +295,10 @@ class Filesystem {
   int ControlMkdir(const NodeInfo& parent, std::string_view name, Entry* out);
   int ControlRmdir(const NodeInfo& parent, std::string_view name);
   std::string StatsText();
+
+  // Writable handles per node, for SetAttr's open(O_TRUNC) case.
+  std::mutex writers_mutex_;
+  std::unordered_multimap<NodeId, FileHandle*> writers_;
 
   kv::Store* store_;
   FilesystemOptions options_;

@@ -31,6 +31,9 @@ struct Filesystem::View {
 // consistency: a reader keeps the value it opened).
 struct Filesystem::FileHandle {
   NodeId node = 0;
+  pid_t opener = 0;            // the thread that opened it (fuse_req_ctx)
+  bool cached = false;         // reads go through the shared page cache
+  uint64_t version = 0;        // the node's commit version the value is of
   std::shared_ptr<View> view;  // keeps a snapshot's store open while in use
   std::string control_text;    // /.rocksfs/stats: the text as of open
   bool writable = false;
@@ -38,6 +41,7 @@ struct Filesystem::FileHandle {
   std::mutex mutex;
   std::string buffer;  // writable: the file's bytes as this handle sees them
   bool dirty = false;  // buffer differs from what was last committed
+  bool written = false;  // a write or truncate has reached this handle
   kv::Value value;     // read-only: the value at open
 };
 

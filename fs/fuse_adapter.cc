@@ -19,7 +19,7 @@ Filesystem& FsOf(fuse_req_t req) { return *SessionOf(req)->fs(); }
 
 Caller CallerOf(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Caller{ctx->uid, ctx->gid};
+  return Caller{ctx->uid, ctx->gid, ctx->pid};
 }
 
 // Counts the request and runs `body`, turning any exception into an error
@@ -85,7 +85,6 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   auto want = [conn](unsigned cap) {
     if (conn->capable & cap) conn->want |= cap;
   };
-  want(FUSE_CAP_ATOMIC_O_TRUNC);
   want(FUSE_CAP_READDIRPLUS);
   want(FUSE_CAP_READDIRPLUS_AUTO);
   want(FUSE_CAP_PARALLEL_DIROPS);
@@ -95,6 +94,11 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   // commit-at-close needs to see every write.
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  // No atomic O_TRUNC: with it the kernel zeroes the shared i_size at open,
+  // and readers of the committed value see an empty file. Without it the
+  // truncate arrives as a SETATTR that Filesystem::SetAttr ties to the
+  // writer's handle.
+  conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
   if (session->fs()->read_only()) {
     want(FUSE_CAP_NO_OPEN_SUPPORT);
     // Without opens, /.rocksfs/stats drops its stale pages by a new mtime.
@@ -145,7 +149,7 @@ void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     if (to_set & FUSE_SET_ATTR_MTIME_NOW) request.mtime = NowNs();
     else if (to_set & FUSE_SET_ATTR_MTIME) request.mtime = ns(attr->st_mtim);
     struct stat st {};
-    int err = FsOf(req).SetAttr(ino, fi ? fi->fh : 0, request, &st);
+    int err = FsOf(req).SetAttr(ino, fi ? fi->fh : 0, request, &st, fuse_req_ctx(req)->pid);
     ReplyAttr(req, ino, err, st);
   });
 }
@@ -153,7 +157,7 @@ void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
 void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, Op::kOpen, [&] {
     OpenResult result;
-    int err = FsOf(req).Open(ino, fi->flags, &result);
+    int err = FsOf(req).Open(ino, fi->flags, &result, fuse_req_ctx(req)->pid);
     if (err) {
       fuse_reply_err(req, err);
       return;
@@ -207,7 +211,9 @@ void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
 }
 
 void OnFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, Op::kFlush, [&] { fuse_reply_err(req, FsOf(req).Flush(fi->fh)); });
+  Guard(req, Op::kFlush, [&] {
+    fuse_reply_err(req, FsOf(req).Flush(fi->fh, fuse_req_ctx(req)->pid));
+  });
 }
 
 void OnFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
@@ -486,6 +492,7 @@ int FuseSession::Mount(Filesystem* fs, const FuseConfig& config, std::unique_ptr
     return EIO;
   }
   session->mounted_ = true;
+  session->notifier_ = std::thread([raw = session.get()] { raw->RunNotifier(); });
   fs->SetKernelCache(session.get());
   *out = std::move(session);
   return 0;
@@ -493,6 +500,12 @@ int FuseSession::Mount(Filesystem* fs, const FuseConfig& config, std::unique_ptr
 
 FuseSession::~FuseSession() {
   fs_->SetKernelCache(nullptr);
+  {
+    std::lock_guard lock(notify_mutex_);
+    notify_stop_ = true;
+  }
+  notify_cv_.notify_all();
+  if (notifier_.joinable()) notifier_.join();
   if (session_) {
     if (mounted_) fuse_session_unmount(session_);
     if (signals_installed_) fuse_remove_signal_handlers(session_);
@@ -519,13 +532,29 @@ int FuseSession::Run() {
 }
 
 void FuseSession::InvalidateInode(NodeId node) {
-  if (session_) fuse_lowlevel_notify_inval_inode(session_, node, 0, 0);
+  // -ENOENT: the kernel holds nothing of this node, nothing to drop.
+  if (session_) (void)fuse_lowlevel_notify_inval_inode(session_, node, 0, 0);
 }
 
 void FuseSession::InvalidateEntry(NodeId parent, std::string_view name) {
-  if (session_) {
-    std::string n(name);
-    fuse_lowlevel_notify_inval_entry(session_, parent, n.c_str(), n.size());
+  {
+    std::lock_guard lock(notify_mutex_);
+    notify_queue_.emplace_back(parent, std::string(name));
+  }
+  notify_cv_.notify_one();
+}
+
+void FuseSession::RunNotifier() {
+  std::unique_lock lock(notify_mutex_);
+  while (true) {
+    notify_cv_.wait(lock, [this] { return notify_stop_ || !notify_queue_.empty(); });
+    if (notify_stop_) return;
+    auto [parent, name] = std::move(notify_queue_.front());
+    notify_queue_.pop_front();
+    lock.unlock();
+    int rc = fuse_lowlevel_notify_inval_entry(session_, parent, name.c_str(), name.size());
+    if (rc != 0 && rc != -ENOENT) spdlog::debug("invalidating entry {} failed: {}", name, rc);
+    lock.lock();
   }
 }
 

@@ -15,8 +15,13 @@
 // and serves requests on `threads` worker threads.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "fs/filesystem.h"
@@ -57,11 +62,20 @@ class FuseSession : public KernelCache {
  private:
   FuseSession(Filesystem* fs, FuseConfig config) : fs_(fs), config_(std::move(config)) {}
 
+  // Entry invalidations run on their own thread: the request that causes
+  // one may hold the kernel's lock on the parent directory.
+  void RunNotifier();
+
   Filesystem* fs_;
   FuseConfig config_;
   fuse_session* session_ = nullptr;
   bool mounted_ = false;
   bool signals_installed_ = false;
+  std::mutex notify_mutex_;
+  std::condition_variable notify_cv_;
+  std::deque<std::pair<NodeId, std::string>> notify_queue_;
+  bool notify_stop_ = false;
+  std::thread notifier_;
 };
 
 }  // namespace rocksfs::fs

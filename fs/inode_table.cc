@@ -128,6 +128,10 @@ bool InodeTable::Get(NodeId id, NodeInfo* out) const {
   out->detached = node->detached;
   out->pending = node->pending;
   out->open_writers = node->open_writers;
+  out->version = node->version;
+  out->cached_readers = node->cached_readers;
+  out->stale_readers = node->stale_readers;
+  out->stale_size = node->stale_size;
   out->writer_size = node->writer_size;
   ComputeKeyLocked(node, &out->key);
   return true;
@@ -155,9 +159,51 @@ void InodeTable::CloseHandle(NodeId id, bool writer) {
   MaybeEraseLocked(node);
 }
 
+bool InodeTable::OpenCachedReader(NodeId id, uint64_t* version) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end() || it->second->stale_readers > 0) return false;
+  it->second->cached_readers++;
+  *version = it->second->version;
+  return true;
+}
+
+bool InodeTable::CloseCachedReader(NodeId id, uint64_t version) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return false;
+  Node* node = it->second.get();
+  if (node->cached_readers > 0) node->cached_readers--;
+  bool stale = version < node->version;
+  if (!stale) return false;
+  if (node->stale_readers > 1) {
+    node->stale_readers--;
+    return false;
+  }
+  return node->stale_readers == 1;  // the last: StaleReadersGone follows
+}
+
+void InodeTable::StaleReadersGone(NodeId id) {
+  std::lock_guard lock(mutex_);
+  if (auto it = nodes_.find(id); it != nodes_.end() && it->second->stale_readers > 0) {
+    it->second->stale_readers--;
+  }
+}
+
 void InodeTable::SetWriterSize(NodeId id, uint64_t size) {
   std::lock_guard lock(mutex_);
   if (auto it = nodes_.find(id); it != nodes_.end()) it->second->writer_size = size;
+}
+
+void InodeTable::NoteCommit(NodeId id, uint64_t old_size) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return;
+  Node* node = it->second.get();
+  node->version++;
+  // Readers already stale keep the size of the older value they hold.
+  if (node->stale_readers == 0) node->stale_size = old_size;
+  node->stale_readers = node->cached_readers;
 }
 
 void InodeTable::Move(NodeId id, NodeId new_parent, std::string_view new_component) {

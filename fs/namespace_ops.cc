@@ -142,6 +142,7 @@ int Filesystem::Rmdir(NodeId parent, std::string_view name) {
   if (s.IsConditionFailed()) return ENOTEMPTY;
   if (!s.ok()) return Fail(s, "rmdir", child.prefix);
   inodes_.Detach(parent, NodeKind::kDirectory, child.component);
+  if (child.file_exists) ForgetValueName(parent, dir, child.component);
   return 0;
 }
 
@@ -287,7 +288,17 @@ int Filesystem::RenameDirectory(View& view, const NodeInfo& src_dir, const Child
                                     : inodes_.Find(src_dir.id, NodeKind::kDirectory, src.component);
   inodes_.Detach(dst_dir.id, NodeKind::kDirectory, dst.component);
   if (src_node) inodes_.Move(src_node, dst_dir.id, dst.component);
+  if (src.file_exists) ForgetValueName(src_dir.id, src_dir, src.component);
   return 0;
+}
+
+void Filesystem::ForgetValueName(NodeId parent, const NodeInfo& dir, std::string_view component) {
+  // Key `component` was shown as "component%@" beside its directory; with
+  // the directory gone it is plain "component" again, so the kernel must
+  // forget the old name or the key would have two paths.
+  if (!kernel_cache_) return;
+  kernel_cache_->InvalidateEntry(parent,
+                                 codec_.Encode(component, NameRole::kDirValue, dir.key.empty()));
 }
 
 }  // namespace rocksfs::fs

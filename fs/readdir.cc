@@ -225,8 +225,8 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
     if (plus) {
       entry.node = inodes_.Acquire(handle->node, kind, c.component, 1);
       NodeInfo info;
-      if (kind == NodeKind::kFile && inodes_.Get(entry.node, &info) && info.open_writers > 0) {
-        entry.attr.st_size = static_cast<off_t>(info.writer_size);
+      if (kind == NodeKind::kFile && inodes_.Get(entry.node, &info) && info.stale_readers > 0) {
+        entry.attr.st_size = static_cast<off_t>(info.stale_size);
       }
     }
     off_t next = off + 1;

@@ -757,10 +757,54 @@ TEST_F(FilesystemTest, SetAttrSizeTruncatesAndExtendsWithZeros) {
   SetAttrRequest handle_shrink;
   handle_shrink.size = 2;
   ASSERT_EQ(fs_->SetAttr(entry.node, opened.fh, handle_shrink, &st), 0);
-  EXPECT_EQ(st.st_size, 2);
+  EXPECT_EQ(st.st_size, 8);  // others keep seeing the committed size
   ASSERT_EQ(fs_->Flush(opened.fh), 0);
   fs_->Release(opened.fh);
   EXPECT_EQ(KvGet("f"), "01");
+  EXPECT_EQ(Stat(entry.node).st_size, 2);
+}
+
+TEST_F(FilesystemTest, OpenTruncateBelongsToTheOpenersHandle) {
+  // open(O_TRUNC) without atomic O_TRUNC: the kernel sends a truncate to 0
+  // with no handle from the opening thread. It must not empty the committed
+  // file before the writer's close.
+  Seed({{"f", "old value"}});
+  Entry entry = LookupPath("f");
+  OpenResult opened;
+  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY, &opened, /*opener=*/4242), 0);
+  SetAttrRequest truncate;
+  truncate.size = 0;
+  struct stat st;
+  ASSERT_EQ(fs_->SetAttr(entry.node, 0, truncate, &st, /*caller=*/4242), 0);
+  EXPECT_EQ(KvGet("f"), "old value");
+  EXPECT_EQ(st.st_size, 9);
+  size_t written = 0;
+  ASSERT_EQ(fs_->Write(opened.fh, 0, "new", &written), 0);
+  ASSERT_EQ(fs_->Flush(opened.fh, 4242), 0);
+  fs_->Release(opened.fh);
+  EXPECT_EQ(KvGet("f"), "new");
+  // A truncate by another thread is a truncate(2): committed at once.
+  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY, &opened, 4242), 0);
+  ASSERT_EQ(fs_->SetAttr(entry.node, 0, truncate, &st, 777), 0);
+  EXPECT_EQ(KvGet("f"), "");
+  fs_->Release(opened.fh);
+}
+
+TEST_F(FilesystemTest, FlushByAnotherProcessDoesNotCommit) {
+  // A child that inherited the writer's descriptor closes it (exec with
+  // O_CLOEXEC): that FLUSH must not publish the writer's unfinished bytes.
+  Seed({{"f", "old"}});
+  Entry entry = LookupPath("f");
+  OpenResult opened;
+  pid_t self = getpid();
+  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY | O_TRUNC, &opened, self), 0);
+  size_t written = 0;
+  ASSERT_EQ(fs_->Write(opened.fh, 0, "half", &written), 0);
+  ASSERT_EQ(fs_->Flush(opened.fh, /*a pid that is not ours=*/1), 0);
+  EXPECT_EQ(KvGet("f"), "old");
+  ASSERT_EQ(fs_->Flush(opened.fh, self), 0);
+  EXPECT_EQ(KvGet("f"), "half");
+  fs_->Release(opened.fh);
 }
 
 TEST_F(FilesystemTest, WritesBecomeVisibleToOthersOnlyAtFlush) {
@@ -920,15 +964,16 @@ TEST_F(FilesystemTest, CreateOfExistingFileWithoutTruncKeepsItsContents) {
   EXPECT_EQ(KvGet("f"), "keep me");
 }
 
-TEST_F(FilesystemTest, GetAttrSizeReflectsAnOpenWritersBuffer) {
+TEST_F(FilesystemTest, GetAttrShowsTheCommittedSizeWhileAWriterIsOpen) {
   Seed({{"f", "12345"}});
   Entry entry = LookupPath("f");
   OpenResult opened;
   ASSERT_EQ(fs_->Open(entry.node, O_WRONLY, &opened), 0);
+  EXPECT_TRUE(opened.direct_io);  // the writer's bytes never reach the page cache
   size_t written = 0;
   ASSERT_EQ(fs_->Write(opened.fh, 100, "x", &written), 0);
-  EXPECT_EQ(Stat(entry.node).st_size, 101);
-  EXPECT_EQ(LookupPath("f").attr.st_size, 101);
+  EXPECT_EQ(Stat(entry.node).st_size, 5);
+  EXPECT_EQ(LookupPath("f").attr.st_size, 5);
   fs_->Forget(entry.node, 1);
   ASSERT_EQ(fs_->Flush(opened.fh), 0);
   fs_->Release(opened.fh);

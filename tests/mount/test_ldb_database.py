@@ -236,14 +236,10 @@ class LdbDatabaseTest(t.TempDirTestCase):
             b"a//b": b"ab", b"a//c": b"ac", b"a/": b"value of a/", b"new\x00key\xff": b"nk",
             b"latin1/caf\xe8": b"cafe"})
 
-    # BUG: when the directory "blue" goes away through the mount (rename or
-    # rmdir), its key's value is listed as "blue" again, but the name
-    # "blue%@" keeps resolving from the kernel's entry cache (stat and open
-    # succeed, for up to entry_timeout = 3600 s): one key, two paths. With
-    # -o entry_timeout=0 it is ENOENT as it should be. Should: the daemon
-    # invalidates the sibling "NAME%@" entry when directory NAME disappears,
-    # so "blue%@" is ENOENT at once.
-    @unittest.expectedFailure
+    # When the directory "blue" goes away through the mount (rename or
+    # rmdir), its key's value is listed as "blue" again and the name
+    # "blue%@" must stop resolving at once (one key, one path), even with
+    # the default entry_timeout.
     def test_dir_value_name_goes_when_the_directory_goes(self):
         db = os.path.join(self.dir, "db")
         t.ldb_load(db, {b"blue": b"bv", b"blue/x": b"x", b"a": b"av", b"a/y": b"y"})

@@ -134,12 +134,8 @@ class WriteReadBackTest(t.TempDirTestCase):
             b"f": b"", b"log": b"one\ntwo\nthree\n",
             b"holes": b"12345" + b"\0" * 9995 + b"END", b"trunc": b"01"})
 
-    # BUG: with two writers on one file, the DB ends with the value of the
-    # last to close ("aaa"), but reads through the mount keep returning the
-    # first closer's bytes ("bbbbbb"): the kernel page cache holds what the
-    # other handle wrote and is not invalidated when a handle commits.
-    # Should: reads through the mount return what the DB holds, "aaa".
-    @unittest.expectedFailure
+    # With two writers on one file, the last to close wins, and reads through
+    # the mount return what the DB holds.
     def test_two_writers_last_close_wins(self):
         with self.mount() as m:
             path = m.path("two")
