@@ -143,7 +143,20 @@ int Filesystem::ControlLookup(const NodeInfo& parent, std::string_view name, Ent
   }
   out->node = inodes_.AcquireSpecial(parent.id, NodeKind::kDirectory, name, 1, view->id, true,
                                      Control::kNone);
-  return StatKey(*view, NodeKind::kDirectory, "", nullptr, &out->attr);
+  if (int err = StatKey(*view, NodeKind::kDirectory, "", nullptr, &out->attr)) return err;
+  if (parent.control == Control::kSnapshots) {
+    // A snapshot's directory shows when it was taken.
+    std::vector<SnapshotCatalog::Info> snapshots;
+    if (options_.snapshots->List(&snapshots).ok()) {
+      for (const auto& info : snapshots) {
+        if (info.name != name) continue;
+        out->attr.st_mtim.tv_sec = info.created / 1000000000;
+        out->attr.st_mtim.tv_nsec = info.created % 1000000000;
+        out->attr.st_ctim = out->attr.st_mtim;
+      }
+    }
+  }
+  return 0;
 }
 
 int Filesystem::ControlReadDir(const NodeInfo& dir, DirHandle* handle, off_t offset, bool plus,

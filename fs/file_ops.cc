@@ -101,7 +101,7 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
   // still open (its pages may be of the old value).
   handle->cached = !writable && info.open_writers == 0 &&
                    inodes_.OpenCachedReader(node, &handle->version);
-  out->keep_cache = true;
+  out->keep_cache = !options_.secondary;  // a secondary's data changes under us
   out->noflush = !writable;
   out->direct_io = !handle->cached;
   out->fh = ToFh(handle.release());

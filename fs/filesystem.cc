@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "fs/errno_map.h"
@@ -68,7 +69,25 @@ Filesystem::Filesystem(kv::Store* store, FilesystemOptions options)
       inodes_(options_.delimiter),
       read_only_(store->read_only()) {}
 
-Filesystem::~Filesystem() = default;
+Filesystem::~Filesystem() {
+  {
+    std::lock_guard lock(follower_mutex_);
+    follower_stop_ = true;
+  }
+  follower_cv_.notify_all();
+  if (follower_.joinable()) follower_.join();
+}
+
+void Filesystem::FollowPrimary(uint32_t period_ms) {
+  follower_ = std::thread([this, period_ms] {
+    std::unique_lock lock(follower_mutex_);
+    while (!follower_cv_.wait_for(lock, std::chrono::milliseconds(period_ms),
+                                  [this] { return follower_stop_; })) {
+      kv::Status s = store_->TryCatchUpWithPrimary();
+      if (!s.ok()) spdlog::warn("catching up with the primary failed: {}", s.ToString());
+    }
+  });
+}
 
 std::shared_ptr<Filesystem::View> Filesystem::NewView(kv::Store* store, kv::ColumnFamily* data,
                                                       const std::string& data_name,

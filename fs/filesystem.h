@@ -33,6 +33,8 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <thread>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -85,6 +87,10 @@ struct FilesystemOptions {
   uint64_t max_rename_keys = 100000;
   uint64_t max_rename_bytes = 256ull << 20;
   SnapshotCatalog* snapshots = nullptr;  // nullptr: no snapshots (mkdir: ENOTSUP)
+  // The store follows a primary that writes behind the kernel's back
+  // (RocksDB secondary instance): opens never keep the page cache, and
+  // FollowPrimary() catches up periodically.
+  bool secondary = false;
 };
 
 // Who is asking (fuse_req_ctx): new files and directories take its ids.
@@ -232,6 +238,10 @@ class Filesystem {
 
   InodeTable& inodes() { return inodes_; }
 
+  // Secondary mounts: catches up with the primary every `period_ms` on a
+  // thread of its own until the Filesystem is destroyed.
+  void FollowPrimary(uint32_t period_ms);
+
   // Opaque to users; defined in fs/filesystem_internal.h.
   struct FileHandle;
   struct DirHandle;
@@ -314,6 +324,11 @@ class Filesystem {
   // rmdir, mkdir) take this exclusively; commits and creates share it.
   std::shared_mutex namespace_mutex_;
   KernelCache* kernel_cache_ = nullptr;
+
+  std::thread follower_;
+  std::mutex follower_mutex_;
+  std::condition_variable follower_cv_;
+  bool follower_stop_ = false;
 };
 
 // The metadata column family that belongs to data column family `cf`.

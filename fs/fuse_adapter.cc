@@ -99,7 +99,7 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   // truncate arrives as a SETATTR that Filesystem::SetAttr ties to the
   // writer's handle.
   conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
-  if (session->fs()->read_only()) {
+  if (session->fs()->read_only() && !session->fs()->options().secondary) {
     want(FUSE_CAP_NO_OPEN_SUPPORT);
     // Without opens, /.rocksfs/stats drops its stale pages by a new mtime.
     want(FUSE_CAP_AUTO_INVAL_DATA);
@@ -389,7 +389,7 @@ void OnRemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Guard(req, Op::kRemoveXattr, [&] { fuse_reply_err(req, FsOf(req).RemoveXattr(ino, name)); });
 }
 
-fuse_lowlevel_ops MakeOps(bool read_only) {
+fuse_lowlevel_ops MakeOps(bool read_only, bool secondary) {
   fuse_lowlevel_ops ops{};
   ops.init = OnInit;
   ops.lookup = OnLookup;
@@ -419,10 +419,11 @@ fuse_lowlevel_ops MakeOps(bool read_only) {
   ops.listxattr = OnListXattr;
   ops.removexattr = OnRemoveXattr;
   ops.create = OnCreate;
-  if (!read_only) {
+  if (!read_only || secondary) {
     // Read-only mounts leave open, flush and release out: with
     // FUSE_CAP_NO_OPEN_SUPPORT libfuse answers OPEN with ENOSYS, the kernel
-    // stops sending it, and reads go straight to the page cache.
+    // stops sending it, and reads go straight to the page cache. Secondary
+    // mounts keep open, to drop the page cache at each one.
     ops.open = OnOpen;
     ops.flush = OnFlush;
     ops.release = OnRelease;
@@ -474,7 +475,7 @@ int FuseSession::Mount(Filesystem* fs, const FuseConfig& config, std::unique_ptr
   std::vector<char*> argv;
   for (std::string& arg : argv_storage) argv.push_back(arg.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-  fuse_lowlevel_ops ops = MakeOps(fs->read_only());
+  fuse_lowlevel_ops ops = MakeOps(fs->read_only(), fs->options().secondary);
   session->session_ = fuse_session_new(&args, &ops, sizeof(ops), session.get());
   fuse_opt_free_args(&args);
   if (!session->session_) {

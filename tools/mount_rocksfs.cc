@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +25,9 @@
 #include "fs/filesystem.h"
 #include "fs/fuse_adapter.h"
 #include "fs/mount_options.h"
+#include "fs/snapshot_catalog.h"
 #include "kv/rocks_store.h"
+#include "kv/snapshots.h"
 
 namespace {
 
@@ -97,16 +100,27 @@ int Fail(Reporter* reporter, const std::string& message, int status = 1) {
 
 int Serve(const MountOptions& options, Reporter* reporter) {
   const std::string& db_path = options.db_path;
-  if (options.secondary || !options.snapshot.empty() || options.ttl_seconds) {
-    return Fail(reporter, "the secondary, snapshot= and ttl= modes are not available in this build",
-                2);
-  }
 
   rocksfs::kv::RocksOpenOptions open;
   open.path = db_path;
   open.create_if_missing = options.create;
-  open.mode = options.read_only ? rocksfs::kv::OpenMode::kReadOnly
-                                : rocksfs::kv::OpenMode::kReadWrite;
+  open.mode = options.secondary   ? rocksfs::kv::OpenMode::kSecondary
+              : options.read_only ? rocksfs::kv::OpenMode::kReadOnly
+                                  : rocksfs::kv::OpenMode::kReadWrite;
+  if (!options.snapshot.empty()) {
+    // A stored snapshot is a checkpoint directory: open it read-only.
+    if (rocksfs::kv::Status s = rocksfs::kv::ValidateSnapshotName(options.snapshot); !s.ok()) {
+      return Fail(reporter, s.message());
+    }
+    open.path = rocksfs::kv::SnapshotPath(db_path, options.snapshot);
+    open.mode = rocksfs::kv::OpenMode::kReadOnly;
+    struct stat st;
+    if (::stat(open.path.c_str(), &st) != 0) {
+      return Fail(reporter, "no snapshot named '" + options.snapshot + "' in " + db_path +
+                                " (list them with: rocksfs snapshot list " + db_path + ")");
+    }
+  }
+  open.ttl_seconds = static_cast<int32_t>(options.ttl_seconds);
   open.db_options = options.db_options;
   open.cf_options = options.cf_options;
   open.options_file = options.options_file;
@@ -134,11 +148,19 @@ int Serve(const MountOptions& options, Reporter* reporter) {
   fs_options.defaults.gid = options.gid;
   fs_options.defaults.file_mode = options.file_mode;
   fs_options.defaults.dir_mode = options.dir_mode;
+  fs_options.secondary = options.secondary;
+  std::unique_ptr<rocksfs::fs::StoredSnapshots> snapshots;
+  if (options.snapshot.empty()) {
+    snapshots = std::make_unique<rocksfs::fs::StoredSnapshots>(store.get(), db_path);
+    fs_options.snapshots = snapshots.get();
+  }
   std::unique_ptr<rocksfs::fs::Filesystem> fs;
   std::string error;
   if (rocksfs::fs::Filesystem::Create(store.get(), fs_options, &fs, &error) != 0) {
     return Fail(reporter, error);
   }
+
+  if (options.secondary) fs->FollowPrimary(options.catchup_ms);
 
   rocksfs::fs::FuseConfig fuse;
   fuse.mountpoint = options.mountpoint;
@@ -147,6 +169,13 @@ int Serve(const MountOptions& options, Reporter* reporter) {
   fuse.threads = options.threads;
   fuse.attr_timeout = options.attr_timeout;
   fuse.entry_timeout = options.entry_timeout;
+  if (options.secondary) {
+    // The primary changes keys behind the kernel: cache no longer than one
+    // catch-up period.
+    double period = options.catchup_ms / 1000.0;
+    fuse.attr_timeout = std::min(fuse.attr_timeout, period);
+    fuse.entry_timeout = std::min(fuse.entry_timeout, period);
+  }
   fuse.debug = options.debug;
   std::unique_ptr<rocksfs::fs::FuseSession> session;
   if (rocksfs::fs::FuseSession::Mount(fs.get(), fuse, &session, &error) != 0) {
@@ -157,6 +186,7 @@ int Serve(const MountOptions& options, Reporter* reporter) {
   int rc = session->Run();
   session.reset();  // unmount before the DB closes
   fs.reset();
+  snapshots.reset();
   store.reset();
   spdlog::info("unmounted {}", fuse.mountpoint);
   return rc == 0 ? 0 : 1;
