@@ -288,8 +288,11 @@ void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       return;
     }
     fi->fh = fh;
-    fi->keep_cache = 1;
-    fi->cache_readdir = 1;
+    // Listings are cached by the kernel, except on secondary mounts, where
+    // the primary adds and removes names behind its back.
+    bool cache = !FsOf(req).options().secondary;
+    fi->keep_cache = cache;
+    fi->cache_readdir = cache;
     if (fuse_reply_open(req, fi) == -ENOENT) FsOf(req).ReleaseDir(fh);
   });
 }
