@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -22,11 +23,17 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/status.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/backup_engine.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/utilities/db_ttl.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
+
+#include "kv/rocks_status.h"
 
 namespace rocksfs::kv {
 
@@ -58,6 +65,10 @@ static_assert(kStripes == 64);
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+}  // namespace
+
+// Declared in kv/rocks_status.h, for the other kv/*.cc files that use RocksDB.
 
 // RocksDB's message without its "IO error: " style prefix: our Status adds
 // its own code name.
@@ -124,6 +135,8 @@ Status FromRocks(const rocksdb::Status& s) {
   }
   return Status::IOError(MessageOf(s));
 }
+
+namespace {
 
 uint64_t DefaultBlockCacheBytes() {
   const long pages = sysconf(_SC_PHYS_PAGES);
@@ -269,6 +282,51 @@ class RocksIterator final : public Iterator {
   std::unique_ptr<rocksdb::Iterator> iterator_;
 };
 
+// Writes one SST file with rocksdb::SstFileWriter, in the layout of the
+// options it is given. For a TTL store, appends DBWithTTL's 4-byte
+// little-endian timestamp to every value, as DBWithTTL's own writes do.
+class RocksTableWriter final : public Store::TableWriter {
+ public:
+  RocksTableWriter(const rocksdb::Options& options, rocksdb::ColumnFamilyHandle* handle, bool ttl)
+      : writer_(rocksdb::EnvOptions(), options, handle, /*invalidate_page_cache=*/false),
+        ttl_(ttl),
+        now_(static_cast<uint32_t>(std::time(nullptr))) {}
+
+  Status Open(const std::string& file) {
+    file_ = file;
+    return FromRocks(writer_.Open(file));
+  }
+
+  Status Add(std::string_view key, std::string_view value) override {
+    ++entries_;
+    if (!ttl_) return FromRocks(writer_.Put(ToSlice(key), ToSlice(value)));
+    buffer_.assign(value);
+    for (int i = 0; i < 4; ++i) buffer_.push_back(static_cast<char>((now_ >> (8 * i)) & 0xff));
+    return FromRocks(writer_.Put(ToSlice(key), ToSlice(buffer_)));
+  }
+
+  Status Finish(uint64_t* file_bytes) override {
+    *file_bytes = 0;
+    if (entries_ == 0) {
+      std::error_code ec;
+      std::filesystem::remove(file_, ec);
+      return Status::InvalidArgument("no keys for table file " + file_);
+    }
+    rocksdb::ExternalSstFileInfo info;
+    Status s = FromRocks(writer_.Finish(&info));
+    if (s.ok()) *file_bytes = info.file_size;
+    return s;
+  }
+
+ private:
+  rocksdb::SstFileWriter writer_;
+  const bool ttl_;
+  const uint32_t now_;
+  std::string file_;
+  std::string buffer_;
+  uint64_t entries_ = 0;
+};
+
 // Creates a fresh directory for a secondary instance's own files.
 Status MakeTempDir(std::string* dir) {
   std::error_code ec;
@@ -289,7 +347,9 @@ class RocksStore final : public Store {
     std::string path;
     OpenMode mode;
     std::string owned_secondary_dir;
+    rocksdb::DBOptions db_options;
     rocksdb::ColumnFamilyOptions cf_options;
+    int32_t ttl_seconds = 0;  // > 0: db is a rocksdb::DBWithTTL
     std::shared_ptr<rocksdb::Cache> cache;
     std::shared_ptr<rocksdb::Statistics> statistics;
     rocksdb::DB* db;
@@ -300,7 +360,9 @@ class RocksStore final : public Store {
       : path_(std::move(parts.path)),
         mode_(parts.mode),
         owned_secondary_dir_(std::move(parts.owned_secondary_dir)),
+        db_options_(std::move(parts.db_options)),
         cf_options_(std::move(parts.cf_options)),
+        ttl_seconds_(parts.ttl_seconds),
         cache_(std::move(parts.cache)),
         statistics_(std::move(parts.statistics)),
         db_(parts.db) {
@@ -352,7 +414,12 @@ class RocksStore final : public Store {
       return Status::Ok();
     }
     rocksdb::ColumnFamilyHandle* handle = nullptr;
-    rocksdb::Status s = db_->CreateColumnFamily(cf_options_, std::string(name), &handle);
+    // DBWithTTL::CreateColumnFamily would give the new family no expiry.
+    rocksdb::Status s =
+        ttl_seconds_ > 0
+            ? static_cast<rocksdb::DBWithTTL*>(db_)->CreateColumnFamilyWithTtl(
+                  cf_options_, std::string(name), &handle, ttl_seconds_)
+            : db_->CreateColumnFamily(cf_options_, std::string(name), &handle);
     if (!s.ok()) return FromRocks(s);
     *cf = AddFamily(handle);
     return Status::Ok();
@@ -484,6 +551,83 @@ class RocksStore final : public Store {
       return Status::NotSupported("only a secondary store follows a primary");
     }
     return FromRocks(db_->TryCatchUpWithPrimary());
+  }
+
+  Status NewTableWriter(ColumnFamily* cf, const std::string& file,
+                        std::unique_ptr<TableWriter>* writer) override {
+    writer->reset();
+    std::shared_lock<std::shared_mutex> family_lock;
+    Status s = LockFamily(cf, &family_lock);
+    if (!s.ok()) return s;
+    // The handle is only read here: it stamps the file with cf's id.
+    auto table = std::make_unique<RocksTableWriter>(rocksdb::Options(db_options_, cf_options_),
+                                                    cf->handle, ttl_seconds_ > 0);
+    s = table->Open(file);
+    if (!s.ok()) return s;
+    *writer = std::move(table);
+    return Status::Ok();
+  }
+
+  Status IngestTables(ColumnFamily* cf, const std::vector<std::string>& files) override {
+    if (read_only()) return Status::ReadOnly();
+    if (files.empty()) return Status::Ok();
+    std::shared_lock<std::shared_mutex> family_lock;
+    Status s = LockFamily(cf, &family_lock);
+    if (!s.ok()) return s;
+    // One call for all files: RocksDB 7.8 accepts overlapping files in one
+    // ingestion and gives each a sequence number in list order (later files
+    // win), placing overlapping ones in L0 and the rest as deep as they fit.
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;
+    ingest.allow_blocking_flush = true;  // flush a memtable that overlaps
+    return FromRocks(db_->IngestExternalFile(cf->handle, files, ingest));
+  }
+
+  Status CompactAll(ColumnFamily* cf) override {
+    if (read_only()) return Status::ReadOnly();
+    std::shared_lock<std::shared_mutex> family_lock;
+    Status s = LockFamily(cf, &family_lock);
+    if (!s.ok()) return s;
+    rocksdb::CompactRangeOptions compact;
+    // Also the bottommost level, where TTL expiry and deletions are applied,
+    // but not files this very compaction wrote.
+    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+    return FromRocks(db_->CompactRange(compact, cf->handle, nullptr, nullptr));
+  }
+
+  Status CreateCheckpoint(const std::string& dir) override {
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec)) {
+      return Status::InvalidArgument(dir + " already exists");
+    }
+    rocksdb::Checkpoint* raw = nullptr;
+    rocksdb::Status rs = rocksdb::Checkpoint::Create(db_, &raw);
+    if (!rs.ok()) return FromRocks(rs);
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // log_size_for_flush = 0: flush first, so the checkpoint needs no WAL
+    // replay and opens read-only as it is. (A read-only store cannot flush;
+    // its checkpoint then carries the WAL.)
+    return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0));
+  }
+
+  Status CreateBackup(const std::string& backup_dir, uint32_t* backup_id) override {
+    *backup_id = 0;
+    std::error_code ec;
+    std::filesystem::create_directories(backup_dir, ec);
+    if (ec) return Status::IOError("cannot create " + backup_dir + ": " + ec.message());
+    rocksdb::BackupEngine* raw = nullptr;
+    rocksdb::IOStatus io = rocksdb::BackupEngine::Open(
+        rocksdb::Env::Default(), rocksdb::BackupEngineOptions(backup_dir), &raw);
+    if (!io.ok()) return FromRocks(io);
+    std::unique_ptr<rocksdb::BackupEngine> engine(raw);
+    rocksdb::CreateBackupOptions create;
+    // A read-only instance cannot flush; the backup then includes the WAL.
+    create.flush_before_backup = !read_only();
+    rocksdb::BackupID id = 0;
+    io = engine->CreateNewBackup(create, db_, &id);
+    if (!io.ok()) return FromRocks(io);
+    *backup_id = id;
+    return Status::Ok();
   }
 
  private:
@@ -692,7 +836,9 @@ class RocksStore final : public Store {
   const std::string path_;
   const OpenMode mode_;
   const std::string owned_secondary_dir_;
+  const rocksdb::DBOptions db_options_;
   const rocksdb::ColumnFamilyOptions cf_options_;
+  const int32_t ttl_seconds_;
   const std::shared_ptr<rocksdb::Cache> cache_;
   const std::shared_ptr<rocksdb::Statistics> statistics_;
   rocksdb::DB* const db_;
@@ -775,6 +921,10 @@ Status NotFoundAt(const RocksOpenOptions& options) {
 Status OpenRocksStore(const RocksOpenOptions& options, std::unique_ptr<Store>* store) {
   store->reset();
   if (options.path.empty()) return Status::InvalidArgument("empty database path");
+  if (options.ttl_seconds < 0) return Status::InvalidArgument("negative ttl");
+  if (options.ttl_seconds > 0 && options.mode == OpenMode::kSecondary) {
+    return Status::InvalidArgument("ttl cannot be combined with a secondary instance");
+  }
 
   const uint64_t cache_bytes =
       options.block_cache_bytes != 0 ? options.block_cache_bytes : DefaultBlockCacheBytes();
@@ -818,18 +968,27 @@ Status OpenRocksStore(const RocksOpenOptions& options, std::unique_ptr<Store>* s
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status rs;
-  switch (options.mode) {
-    case OpenMode::kReadWrite:
-      rs = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db);
-      break;
-    case OpenMode::kReadOnly:
-      rs = rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &db,
-                                        /*error_if_wal_file_exists=*/false);
-      break;
-    case OpenMode::kSecondary:
-      rs = rocksdb::DB::OpenAsSecondary(db_options, options.path, secondary_path, descriptors,
-                                        &handles, &db);
-      break;
+  if (options.ttl_seconds > 0) {
+    // Every column family gets the same TTL; see RocksOpenOptions.
+    rocksdb::DBWithTTL* ttl_db = nullptr;
+    rs = rocksdb::DBWithTTL::Open(db_options, options.path, descriptors, &handles, &ttl_db,
+                                  std::vector<int32_t>(descriptors.size(), options.ttl_seconds),
+                                  /*read_only=*/options.mode == OpenMode::kReadOnly);
+    db = ttl_db;
+  } else {
+    switch (options.mode) {
+      case OpenMode::kReadWrite:
+        rs = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db);
+        break;
+      case OpenMode::kReadOnly:
+        rs = rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &db,
+                                          /*error_if_wal_file_exists=*/false);
+        break;
+      case OpenMode::kSecondary:
+        rs = rocksdb::DB::OpenAsSecondary(db_options, options.path, secondary_path, descriptors,
+                                          &handles, &db);
+        break;
+    }
   }
   if (!rs.ok()) {
     if (!owned_secondary_dir.empty()) {
@@ -848,7 +1007,9 @@ Status OpenRocksStore(const RocksOpenOptions& options, std::unique_ptr<Store>* s
   parts.path = options.path;
   parts.mode = options.mode;
   parts.owned_secondary_dir = std::move(owned_secondary_dir);
+  parts.db_options = db_options;
   parts.cf_options = std::move(cf_options);
+  parts.ttl_seconds = options.ttl_seconds;
   parts.cache = std::move(cache);
   parts.statistics = std::move(statistics);
   parts.db = db;

@@ -71,6 +71,20 @@ struct RocksOpenOptions {
   uint64_t block_cache_bytes = 0;
   // Collect rocksdb::Statistics (for StatisticsText); costs a few percent.
   bool statistics = true;
+  // > 0: open with RocksDB's TTL support (rocksdb::DBWithTTL): every column
+  // family, including ones created later, drops values older than this many
+  // seconds at its next compaction (reads may still return them until then).
+  // kReadWrite and kReadOnly only (kSecondary: kInvalidArgument).
+  //
+  // TTL changes the stored value format: DBWithTTL appends a 4-byte
+  // little-endian creation timestamp (seconds since the epoch) to every value
+  // it writes and strips it on reads. Other RocksDB programs (ldb, a mount
+  // without ttl=) see those 4 extra bytes, and reading a TTL-written value
+  // without TTL, or writing without TTL into a DB read with it, corrupts the
+  // view. So a DB written with a TTL must always be opened with one (any
+  // value > 0; the value only sets when entries expire). Tables written by
+  // NewTableWriter for a TTL store carry the timestamp too.
+  int32_t ttl_seconds = 0;
 };
 
 // Opens (or, with create_if_missing, creates) the store at options.path with

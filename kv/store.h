@@ -208,6 +208,55 @@ class Store {
   virtual Status TryCatchUpWithPrimary() {
     return Status::NotSupported("this store does not follow a primary");
   }
+
+  // ---- Administration: bulk loads, checkpoints, backups (the rocksfs tool,
+  // kv/bulk_load.h, kv/snapshots.h, kv/backup.h). Each default returns
+  // kNotSupported, for engines that cannot do it.
+
+  // A writer of one sorted table file that IngestTables can add to the
+  // column family it was made for. Belongs to one thread at a time.
+  class TableWriter {
+   public:
+    virtual ~TableWriter() = default;
+    // REQUIRES: keys strictly increasing (bytewise) across calls.
+    virtual Status Add(std::string_view key, std::string_view value) = 0;
+    // Completes the file and sets *file_bytes to its size. Errors:
+    // kInvalidArgument when nothing was added (no file is left behind).
+    virtual Status Finish(uint64_t* file_bytes) = 0;
+  };
+
+  // Creates the table file `file` (which must not exist), laid out for `cf`:
+  // its compression, filters and value format (e.g. TTL timestamps).
+  virtual Status NewTableWriter(ColumnFamily* cf, const std::string& file,
+                                std::unique_ptr<TableWriter>* writer) {
+    return Status::NotSupported("this store cannot write table files");
+  }
+  // Adds the keys of `files` (made by NewTableWriter for this cf) to cf,
+  // atomically: every key or none. Files may overlap; where several hold one
+  // key, the one later in `files` wins, and every file wins over what cf held
+  // before. The files are moved into the store (hard links when on the same
+  // filesystem) and gone from their place afterwards. Errors: kReadOnly,
+  // kInvalidArgument, kIOError, kNoSpace.
+  virtual Status IngestTables(ColumnFamily* cf, const std::vector<std::string>& files) {
+    return Status::NotSupported("this store cannot ingest table files");
+  }
+  // Rewrites all of cf's data into its final, fully compacted form (drops
+  // deleted and expired entries). Blocks until done.
+  virtual Status CompactAll(ColumnFamily* cf) {
+    return Status::NotSupported("this store cannot compact");
+  }
+  // Writes an openable copy of the whole store as of now into `dir`, which
+  // must not exist (its parent must). Costs hard links where the engine can.
+  // Errors: kInvalidArgument (dir exists), kIOError, kNoSpace.
+  virtual Status CreateCheckpoint(const std::string& dir) {
+    return Status::NotSupported("this store cannot create checkpoints");
+  }
+  // Adds an incremental backup of the whole store to the backup directory
+  // `backup_dir` (created when missing) and sets *backup_id to its number.
+  // Works on read-only stores too (it then copies the write-ahead log).
+  virtual Status CreateBackup(const std::string& backup_dir, uint32_t* backup_id) {
+    return Status::NotSupported("this store cannot create backups");
+  }
 };
 
 // The smallest key greater than every key that starts with `prefix`, or ""

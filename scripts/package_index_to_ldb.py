@@ -26,7 +26,12 @@ A field whose first line is empty therefore starts with "\\n".
 
 Output (stdout): lines `0xKEYHEX ==> 0xVALUEHEX`, sorted by key bytes,
 the format `ldb --db=DB --create_if_missing load --hex` reads. A summary
-(packages, keys, bytes) goes to stderr.
+(packages, keys, bytes) goes to stderr. With `--format tsv`, lines
+`KEY<TAB>VALUE` instead, sorted the same way, in the escaped form
+`rocksfs load --format tsv` reads and `rocksfs dump --format tsv` writes
+(backslash, TAB, LF, CR and NUL by name, other control bytes, DEL and
+invalid UTF-8 as backslash-x-HH, valid UTF-8 as it is), so a dump of the
+loaded DB is byte-identical.
 
 Options: --limit N keeps the first N packages (in source order), for fast
 tests; --stats-file F also writes "PACKAGES KEYS BYTES" to F; --prefix
@@ -76,6 +81,23 @@ def parse_stanzas(data: bytes):
         yield stanza
 
 
+def tsv_escape(data: bytes) -> bytes:
+    """The TSV field escaping of `rocksfs dump --format tsv` (kv/record_codec.h)."""
+    named = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"}
+    out = []
+    for ch in data.decode("utf-8", errors="surrogateescape"):
+        code = ord(ch)
+        if ch in named:
+            out.append(named[ch])
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte of invalid UTF-8
+            out.append("\\x%02X" % (code - 0xDC00))
+        elif code < 0x20 or code == 0x7F:
+            out.append("\\x%02X" % code)
+        else:
+            out.append(ch)
+    return "".join(out).encode("utf-8")
+
+
 def read_source(path):
     if path is None:
         proc = subprocess.run(["apt-cache", "dumpavail"], stdout=subprocess.PIPE, check=True)
@@ -93,6 +115,8 @@ def main(argv=None):
     ap.add_argument("--prefix", default="package/", help="key prefix (default: package/)")
     ap.add_argument("--delimiter", default="/", help="byte between package name and field (default: /)")
     ap.add_argument("--output", default="-", help="output file (default: stdout)")
+    ap.add_argument("--format", choices=("ldb", "tsv"), default="ldb",
+                    help="ldb: `ldb load --hex` lines (default); tsv: `rocksfs load --format tsv` lines")
     ap.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     ap.add_argument("--stats-file", help="also write 'PACKAGES KEYS BYTES' to this file")
     args = ap.parse_args(argv)
@@ -133,7 +157,10 @@ def main(argv=None):
         for key in sorted(pairs):
             value = pairs[key]
             total += len(key) + len(value)
-            buf.append(b"0x" + key.hex().encode() + b" ==> 0x" + value.hex().encode() + b"\n")
+            if args.format == "tsv":
+                buf.append(tsv_escape(key) + b"\t" + tsv_escape(value) + b"\n")
+            else:
+                buf.append(b"0x" + key.hex().encode() + b" ==> 0x" + value.hex().encode() + b"\n")
             if len(buf) >= 4096:
                 out.writelines(buf)
                 buf.clear()
