@@ -67,6 +67,11 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
   }
   auto view = ViewOf(info);
   if (!view) return ENOENT;
+  // The kernel resolved the name just before a rename replaced it or an
+  // unlink removed it: the value it stood for is gone, and opening it would
+  // show an empty file. ESTALE makes the kernel look the name up again and
+  // open what is there now (do_filp_open retries with LOOKUP_REVAL).
+  if (info.detached) return ESTALE;
   if (writable) {
     if (int err = CheckWritable(*view)) return err;
   }
@@ -78,6 +83,7 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
   handle->append = (flags & O_APPEND) != 0;
   if (writable && (flags & O_TRUNC)) {
     handle->dirty = true;  // an O_TRUNC open commits the empty file at close
+    handle->modified = NowNs();
   } else if (!info.detached) {
     // Another writer's uncommitted bytes are not ours to see: every opener
     // starts from the committed value.
@@ -191,10 +197,12 @@ int Filesystem::Read(NodeId node, uint64_t fh, uint64_t offset, size_t size, Rea
   return 0;
 }
 
-int Filesystem::Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written) {
+int Filesystem::Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written,
+                      uid_t writer_uid) {
   FileHandle* handle = FileHandleFrom(fh);
   if (!handle || !handle->writable) return EBADF;
   std::lock_guard lock(handle->mutex);
+  if (writer_uid != 0) handle->kill_privileges = true;
   if (handle->append) offset = handle->buffer.size();
   uint64_t end = offset + data.size();
   if (end > options_.max_value_size || end < offset) return EFBIG;
@@ -202,6 +210,7 @@ int Filesystem::Write(uint64_t fh, uint64_t offset, std::string_view data, size_
   if (!data.empty()) std::memcpy(handle->buffer.data() + offset, data.data(), data.size());
   handle->dirty = true;
   handle->written = true;
+  handle->modified = NowNs();
   inodes_.SetWriterSize(handle->node, handle->buffer.size());
   *written = data.size();
   counters_.bytes_written.fetch_add(data.size(), std::memory_order_relaxed);
@@ -233,16 +242,18 @@ int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
   }
   kv::Batch batch;
   batch.Put(view.data, info.key, handle->buffer);
+  // mtime: the last write's time, unless an explicit mtime came after it.
+  TimeNs modified = handle->modified.load();
   if (!options_.nometa) {
     if (int err = EnsureMeta(view)) return err;
-    Metadata meta;
-    if (!LoadMeta(view, FileMetaKey(info.key), &meta)) {
-      meta.mode = S_IFREG | options_.defaults.file_mode;
-      meta.uid = options_.defaults.uid;
-      meta.gid = options_.defaults.gid;
+    Metadata meta = FileMetaOrDefaults(view, info.key);
+    if (modified != 0) meta.mtime = modified;
+    meta.ctime = NowNs();
+    if (handle->kill_privileges) {
+      // What the kernel's file_remove_privs does for a local filesystem.
+      meta.mode &= ~S_ISUID;
+      if ((meta.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) meta.mode &= ~S_ISGID;
     }
-    meta.mtime = meta.ctime = NowNs();
-    if (meta.atime == 0) meta.atime = meta.mtime;
     batch.Put(view.meta.load(), FileMetaKey(info.key), EncodeMetadata(meta));
   }
   kv::Status s = view.store->Write({sync || options_.sync}, batch);
@@ -250,6 +261,8 @@ int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   handle->dirty = false;
+  handle->kill_privileges = false;
+  handle->modified.compare_exchange_strong(modified, 0);
   inodes_.NoteCommit(handle->node, old_size);
   // Readers' cached pages and size are of the old value.
   if (kernel_cache_) kernel_cache_->InvalidateInode(handle->node);
@@ -275,6 +288,18 @@ int Filesystem::Fsync(uint64_t fh, bool datasync) {
   }
   std::lock_guard lock(handle->mutex);
   return CommitLocked(handle, true);
+}
+
+int Filesystem::FsyncDir(NodeId node, bool datasync) {
+  // Every commit is one write to the store's log: syncing it makes every
+  // namespace change and commit so far durable.
+  kv::Store* store = store_;
+  NodeInfo info;
+  if (inodes_.Get(node, &info) && info.control == Control::kNone) {
+    if (auto view = ViewOf(info)) store = view->store;
+  }
+  kv::Status s = store->SyncWal();
+  return s.ok() ? 0 : Fail(s, "sync WAL", "");
 }
 
 void Filesystem::Release(uint64_t fh) {
@@ -304,8 +329,10 @@ void Filesystem::Release(uint64_t fh) {
       }
     }
   }
-  inodes_.CloseHandle(handle->node, handle->writable);
+  NodeId node = handle->node;
+  inodes_.CloseHandle(node, handle->writable);
   delete handle;
+  DropDetachedIfFreed(node);
 }
 
 int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t size,
@@ -325,6 +352,7 @@ int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t
     handle->buffer.resize(size, '\0');
     handle->dirty = true;
     handle->written = true;
+    handle->modified = NowNs();
     inodes_.SetWriterSize(handle->node, size);
     return 0;
   }
@@ -333,21 +361,28 @@ int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t
   kv::Value value;
   kv::Status s = view.store->Get({}, view.data, node.key, &value);
   if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", node.key);
-  if (value.size() == size) return 0;
-  std::string bytes(value.view().substr(0, size));
-  bytes.resize(size, '\0');
+  bool resized = value.size() != size;
   kv::Batch batch;
-  batch.Put(view.data, node.key, std::move(bytes));
-  if (!options_.nometa && view.meta.load()) {
-    Metadata meta;
-    if (LoadMeta(view, FileMetaKey(node.key), &meta)) {
-      meta.mtime = meta.ctime = NowNs();
-      batch.Put(view.meta.load(), FileMetaKey(node.key), EncodeMetadata(meta));
-    }
+  if (resized) {
+    std::string bytes(value.view().substr(0, size));
+    bytes.resize(size, '\0');
+    batch.Put(view.data, node.key, std::move(bytes));
+  }
+  if (!options_.nometa) {
+    // truncate(2) sets mtime and ctime even when the size stays.
+    if (int err = EnsureMeta(view)) return err;
+    Metadata meta = FileMetaOrDefaults(view, node.key);
+    meta.mtime = meta.ctime = NowNs();
+    batch.ExpectPresent(view.data, node.key);
+    batch.Put(view.meta.load(), FileMetaKey(node.key), EncodeMetadata(meta));
+  } else if (!resized) {
+    return 0;
   }
   s = view.store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
+  if (s.IsConditionFailed()) return ENOENT;
   if (!s.ok()) return Fail(s, "truncate", node.key);
+  if (!resized) return 0;
   inodes_.NoteCommit(node.id, value.size());
   if (node.open_writers > 0) inodes_.SetWriterSize(node.id, size);
   return 0;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -19,6 +20,9 @@ namespace {
 
 constexpr size_t kXattrNameMax = 255;
 constexpr size_t kXattrValueMax = 64 * 1024;  // XATTR_SIZE_MAX
+// All names and values of one key together: the record is read by every
+// lookup and stat, so it stays small.
+constexpr size_t kXattrTotalMax = 256 * 1024;
 constexpr std::string_view kUserXattrPrefix = "user.";
 
 void SetTime(struct timespec* ts, TimeNs t) {
@@ -174,6 +178,13 @@ bool Filesystem::LoadMeta(View& view, std::string_view meta_key, Metadata* meta)
     return false;
   }
   return true;
+}
+
+bool Filesystem::LoadNodeMeta(View& view, const NodeInfo& info, Metadata* meta) {
+  if (info.detached) return info.kind == NodeKind::kFile && DetachedMeta(info.id, meta);
+  return LoadMeta(view, info.kind == NodeKind::kDirectory ? DirMetaKey(info.key)
+                                                          : FileMetaKey(info.key),
+                  meta);
 }
 
 bool Filesystem::DirHasMarker(View& view, std::string_view prefix) {
@@ -412,10 +423,60 @@ int Filesystem::StatKey(View& view, NodeKind kind, std::string_view key, const N
   // cache, which the kernel clamps to the size it knows: it must stay theirs
   // until they close (new readers meanwhile use direct I/O).
   if (node && node->stale_readers > 0) size = node->stale_size;
-  bool has = LoadMeta(view, FileMetaKey(key), &meta);
+  // An unlinked file's record is gone (or is a new file's): it keeps the
+  // attributes it had.
+  bool has = node && node->detached ? DetachedMeta(node->id, &meta)
+                                    : LoadMeta(view, FileMetaKey(key), &meta);
   FillAttr(view, kind, key, size, has ? &meta : nullptr, st);
   if (node && node->detached) st->st_nlink = 0;
   return 0;
+}
+
+Metadata Filesystem::FileMetaOrDefaults(View& view, std::string_view key) {
+  Metadata meta;
+  if (LoadMeta(view, FileMetaKey(key), &meta)) return meta;
+  meta.mode = S_IFREG | options_.defaults.file_mode;
+  meta.uid = options_.defaults.uid;
+  meta.gid = options_.defaults.gid;
+  meta.mtime = meta.ctime = meta.atime = view.default_time;
+  return meta;
+}
+
+void Filesystem::RememberDetached(View& view, NodeId node, std::string_view key) {
+  if (node == 0) return;
+  Metadata meta = FileMetaOrDefaults(view, key);
+  meta.ctime = NowNs();  // its link count changes
+  std::lock_guard lock(detached_mutex_);
+  detached_meta_[node] = std::move(meta);
+  any_detached_.store(true, std::memory_order_relaxed);
+}
+
+bool Filesystem::DetachedMeta(NodeId node, Metadata* meta) {
+  std::lock_guard lock(detached_mutex_);
+  auto it = detached_meta_.find(node);
+  if (it == detached_meta_.end()) return false;
+  *meta = it->second;
+  return true;
+}
+
+int Filesystem::ChangeDetachedMeta(NodeId node, const std::function<int(Metadata*)>& change) {
+  std::lock_guard lock(detached_mutex_);
+  auto it = detached_meta_.find(node);
+  if (it == detached_meta_.end()) return ENOENT;
+  Metadata meta = it->second;
+  if (int err = change(&meta)) return err;
+  meta.ctime = NowNs();
+  it->second = std::move(meta);
+  return 0;
+}
+
+void Filesystem::DropDetachedIfFreed(NodeId node) {
+  if (!any_detached_.load(std::memory_order_relaxed)) return;
+  NodeInfo info;
+  if (inodes_.Get(node, &info)) return;
+  std::lock_guard lock(detached_mutex_);
+  detached_meta_.erase(node);
+  if (detached_meta_.empty()) any_detached_.store(false, std::memory_order_relaxed);
 }
 
 int Filesystem::FillEntry(View& view, NodeId parent, const Child& child, Entry* out,
@@ -456,7 +517,10 @@ int Filesystem::Lookup(NodeId parent, std::string_view name, Entry* out) {
   return FillEntry(*view, parent, child, out, 1);
 }
 
-void Filesystem::Forget(NodeId node, uint64_t count) { inodes_.Forget(node, count); }
+void Filesystem::Forget(NodeId node, uint64_t count) {
+  inodes_.Forget(node, count);
+  DropDetachedIfFreed(node);
+}
 
 int Filesystem::GetAttr(NodeId node, struct stat* out) {
   NodeInfo info;
@@ -484,6 +548,27 @@ int Filesystem::Readlink(NodeId node, std::string* target) {
   kv::Status s = view->store->Get({}, view->data, info.key, &value);
   if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", info.key);
   target->assign(value.view());
+  return 0;
+}
+
+int Filesystem::Access(NodeId node, int mask) {
+  NodeInfo info;
+  if (!inodes_.Get(node, &info)) return ENOENT;
+  if (info.control != Control::kNone) {
+    // Control files are read-only text; control directories take mkdir.
+    if (info.kind == NodeKind::kFile && (mask & (W_OK | X_OK))) return EACCES;
+    return 0;
+  }
+  auto view = ViewOf(info);
+  if (!view) return ENOENT;
+  if ((mask & W_OK) && view->read_only) return EROFS;
+  if ((mask & X_OK) && info.kind == NodeKind::kFile) {
+    // The kernel refuses to exec a regular file with no execute bit, even
+    // for root, and so does access(2) on a local filesystem.
+    struct stat st;
+    if (int err = StatKey(*view, info.kind, info.key, &info, &st)) return err;
+    if (S_ISREG(st.st_mode) && !(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH))) return EACCES;
+  }
   return 0;
 }
 
@@ -553,38 +638,62 @@ int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
     if (!inodes_.Get(node, &info)) return ENOENT;
   }
   bool meta_change = request.mode || request.uid || request.gid || request.atime || request.mtime;
-  if (meta_change && !info.detached) {
-    int err = SetMeta(*view, info, [&](Metadata* meta) {
-      if (request.mode) meta->mode = (meta->mode & S_IFMT) | (*request.mode & 07777);
-      if (request.uid) meta->uid = *request.uid;
-      if (request.gid) meta->gid = *request.gid;
-      if (request.atime) meta->atime = *request.atime;
-      if (request.mtime) meta->mtime = *request.mtime;
-      return 0;
-    });
-    if (err) return err;
+  auto apply = [&](Metadata* meta) {
+    if (request.mode) meta->mode = (meta->mode & S_IFMT) | (*request.mode & 07777);
+    if (request.uid) meta->uid = *request.uid;
+    if (request.gid) meta->gid = *request.gid;
+    if (request.atime) meta->atime = *request.atime;
+    if (request.mtime) meta->mtime = *request.mtime;
+    return 0;
+  };
+  if (meta_change && info.detached) {
+    // fchmod, fchown, futimens of an unlinked file: its record is gone.
+    if (info.kind == NodeKind::kFile && ChangeDetachedMeta(node, apply) == 0) {
+      return StatKey(*view, info.kind, info.key, &info, out);
+    }
+  } else if (meta_change) {
+    if (int err = SetMeta(*view, info, apply)) return err;
+  }
+  if (request.mtime) {
+    // An explicit mtime outlives the writes before it: open handles commit
+    // it instead of their last write's time (tar and cp -a set times with
+    // futimens before they close).
+    std::lock_guard lock(writers_mutex_);
+    auto [first, last] = writers_.equal_range(node);
+    for (auto it = first; it != last; ++it) it->second->modified = 0;
   }
   return StatKey(*view, info.kind, info.key, &info, out);
 }
 
 int Filesystem::SetXattr(NodeId node, std::string_view name, std::string_view value, int flags) {
   if (name.rfind(kUserXattrPrefix, 0) != 0) return ENOTSUP;
-  if (name.size() > kXattrNameMax || name.size() == kUserXattrPrefix.size()) return ERANGE;
+  if (name.size() == kUserXattrPrefix.size()) return EINVAL;  // as the VFS says for ext4
+  if (name.size() > kXattrNameMax) return ERANGE;
   if (value.size() > kXattrValueMax) return E2BIG;
   NodeInfo info;
-  if (!inodes_.Get(node, &info) || info.detached) return ENOENT;
+  if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.control != Control::kNone) return ENOTSUP;
   auto view = ViewOf(info);
   if (!view) return ENOENT;
   if (int err = CheckWritable(*view)) return err;
   if (options_.nometa) return ENOTSUP;
-  return SetMeta(*view, info, [&](Metadata* meta) {
-    bool exists = meta->xattrs.count(std::string(name)) > 0;
+  auto change = [&](Metadata* meta) {
+    auto it = meta->xattrs.find(std::string(name));
+    bool exists = it != meta->xattrs.end();
     if ((flags & XATTR_CREATE) && exists) return EEXIST;
     if ((flags & XATTR_REPLACE) && !exists) return ENODATA;
+    size_t total = name.size() + value.size();
+    for (const auto& [n, v] : meta->xattrs) {
+      if (n != name) total += n.size() + v.size();
+    }
+    if (total > kXattrTotalMax) return ENOSPC;
     meta->xattrs[std::string(name)] = std::string(value);
     return 0;
-  });
+  };
+  if (info.detached) {
+    return info.kind == NodeKind::kFile ? ChangeDetachedMeta(node, change) : ENOENT;
+  }
+  return SetMeta(*view, info, change);
 }
 
 int Filesystem::GetXattr(NodeId node, std::string_view name, std::string* value) {
@@ -598,9 +707,7 @@ int Filesystem::GetXattr(NodeId node, std::string_view name, std::string* value)
   auto view = ViewOf(info);
   if (!view) return ENOENT;
   Metadata meta;
-  std::string meta_key =
-      info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
-  if (!LoadMeta(*view, meta_key, &meta)) return ENODATA;
+  if (!LoadNodeMeta(*view, info, &meta)) return ENODATA;
   auto it = meta.xattrs.find(std::string(name));
   if (it == meta.xattrs.end()) return ENODATA;
   *value = it->second;
@@ -615,9 +722,7 @@ int Filesystem::ListXattr(NodeId node, std::string* names) {
   auto view = ViewOf(info);
   if (!view) return ENOENT;
   Metadata meta;
-  std::string meta_key =
-      info.kind == NodeKind::kDirectory ? DirMetaKey(info.key) : FileMetaKey(info.key);
-  if (!LoadMeta(*view, meta_key, &meta)) return 0;
+  if (!LoadNodeMeta(*view, info, &meta)) return 0;
   for (const auto& [name, value] : meta.xattrs) {
     names->append(name);
     names->push_back('\0');
@@ -628,15 +733,19 @@ int Filesystem::ListXattr(NodeId node, std::string* names) {
 int Filesystem::RemoveXattr(NodeId node, std::string_view name) {
   if (name.rfind(kUserXattrPrefix, 0) != 0) return ENOTSUP;
   NodeInfo info;
-  if (!inodes_.Get(node, &info) || info.detached) return ENOENT;
+  if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.control != Control::kNone) return ENOTSUP;
   auto view = ViewOf(info);
   if (!view) return ENOENT;
   if (int err = CheckWritable(*view)) return err;
   if (options_.nometa) return ENOTSUP;
-  return SetMeta(*view, info, [&](Metadata* meta) {
+  auto change = [&](Metadata* meta) {
     return meta->xattrs.erase(std::string(name)) == 0 ? ENODATA : 0;
-  });
+  };
+  if (info.detached) {
+    return info.kind == NodeKind::kFile ? ChangeDetachedMeta(node, change) : ENOENT;
+  }
+  return SetMeta(*view, info, change);
 }
 
 }  // namespace rocksfs::fs

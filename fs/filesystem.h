@@ -192,7 +192,12 @@ class Filesystem {
                            const Caller& caller, Entry* entry, OpenResult* out);
   // fh == 0 reads the committed value (zero-message opens on read-only mounts).
   [[nodiscard]] int Read(NodeId node, uint64_t fh, uint64_t offset, size_t size, ReadResult* out);
-  [[nodiscard]] int Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written);
+  // `writer_uid`: who writes. A write by anyone but root (who has
+  // CAP_FSETID) clears the set-user-ID bit, and the set-group-ID bit of a
+  // group-executable file, when the handle commits, as on a local
+  // filesystem (writers use direct I/O, where the kernel leaves that to us).
+  [[nodiscard]] int Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written,
+                          uid_t writer_uid = 0);
   // Commits the handle's pending writes (close). Every close of a copy of
   // the descriptor flushes, including a child process closing one it
   // inherited (fork, then exec with O_CLOEXEC): only a close by the process
@@ -201,6 +206,8 @@ class Filesystem {
   [[nodiscard]] int Flush(uint64_t fh, pid_t closer = 0);
   // Commits and makes everything durable against a machine crash.
   [[nodiscard]] int Fsync(uint64_t fh, bool datasync);
+  // fsync of a directory: makes every commit so far durable.
+  [[nodiscard]] int FsyncDir(NodeId node, bool datasync);
   // Commits what is still pending (e.g. mmap writes after close) and frees fh.
   void Release(uint64_t fh);
 
@@ -228,9 +235,19 @@ class Filesystem {
 
   [[nodiscard]] int StatFs(struct statvfs* out);
 
+  // access(2) without -o default_permissions (with it the kernel checks
+  // modes itself and never asks). rocksfs then checks no permissions, so
+  // this agrees with what open and exec do: X_OK on a regular file with no
+  // execute bit is EACCES (the kernel refuses to exec it), W_OK on a
+  // read-only tree EROFS, everything else 0. `mask`: F_OK or R_OK|W_OK|X_OK.
+  [[nodiscard]] int Access(NodeId node, int mask);
+
   // Extended attributes (user.* only; others ENOTSUP). flags: XATTR_CREATE,
   // XATTR_REPLACE. GetXattr/ListXattr with size 0 report the size needed;
-  // a too-small size gives ERANGE.
+  // a too-small size gives ERANGE. Limits: names of 1 to 255 bytes
+  // ("user." alone is EINVAL, longer ERANGE), values up to 64 KiB (E2BIG),
+  // and the names and values of one file together up to 256 KiB (ENOSPC,
+  // as ext4 when its xattr block is full).
   [[nodiscard]] int SetXattr(NodeId node, std::string_view name, std::string_view value, int flags);
   [[nodiscard]] int GetXattr(NodeId node, std::string_view name, std::string* value);
   [[nodiscard]] int ListXattr(NodeId node, std::string* names);  // NUL-separated
@@ -276,6 +293,8 @@ class Filesystem {
                        kv::Batch* batch);
 
   bool LoadMeta(View& view, std::string_view meta_key, Metadata* meta);
+  // The record of a node: by its key, or the one kept for a detached file.
+  bool LoadNodeMeta(View& view, const NodeInfo& info, Metadata* meta);
   int EnsureMeta(View& view);
   void FillAttr(const View& view, NodeKind kind, std::string_view key, uint64_t size,
                 const Metadata* meta, struct stat* st) const;
@@ -294,6 +313,16 @@ class Filesystem {
   // The directory `component` of `parent` is gone: "component%@" is stale.
   void ForgetValueName(NodeId parent, const NodeInfo& dir, std::string_view component);
   int SetMeta(View& view, const NodeInfo& info, const std::function<int(Metadata*)>& change);
+  // Files unlinked (or replaced by a rename) while the kernel still holds
+  // them keep their attributes and xattrs here, for fstat, fchmod and
+  // fgetxattr through an open descriptor, until the node is freed.
+  // RememberDetached: REQUIRES namespace_mutex_ held; reads the record.
+  void RememberDetached(View& view, NodeId node, std::string_view key);
+  bool DetachedMeta(NodeId node, Metadata* meta);
+  int ChangeDetachedMeta(NodeId node, const std::function<int(Metadata*)>& change);
+  void DropDetachedIfFreed(NodeId node);
+  // The record of `key` or, without one, the defaults GetAttr shows.
+  Metadata FileMetaOrDefaults(View& view, std::string_view key);
   int ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, off_t offset, bool plus,
                   const DirFiller& fill);
 
@@ -324,6 +353,10 @@ class Filesystem {
   // rmdir, mkdir) take this exclusively; commits and creates share it.
   std::shared_mutex namespace_mutex_;
   KernelCache* kernel_cache_ = nullptr;
+
+  std::mutex detached_mutex_;
+  std::unordered_map<NodeId, Metadata> detached_meta_;
+  std::atomic<bool> any_detached_{false};
 
   std::thread follower_;
   std::mutex follower_mutex_;

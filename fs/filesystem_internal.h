@@ -42,6 +42,12 @@ struct Filesystem::FileHandle {
   std::string buffer;  // writable: the file's bytes as this handle sees them
   bool dirty = false;  // buffer differs from what was last committed
   bool written = false;  // a write or truncate has reached this handle
+  bool kill_privileges = false;  // written by non-root: commit clears setuid/setgid
+  // When the last write or truncate reached this handle: the mtime its
+  // commit records. 0 once an explicit mtime (futimens, as tar and cp -a
+  // do before close) came after it, which the commit then keeps. Atomic:
+  // SetAttr clears it under writers_mutex_, without the handle's mutex.
+  std::atomic<TimeNs> modified{0};
   kv::Value value;     // read-only: the value at open
 };
 

@@ -204,7 +204,7 @@ void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
   Guard(req, Op::kWrite, [&] {
     size_t written = 0;
     int err = FsOf(req).Write(fi->fh, static_cast<uint64_t>(off), std::string_view(buf, size),
-                              &written);
+                              &written, fuse_req_ctx(req)->uid);
     if (err) fuse_reply_err(req, err);
     else fuse_reply_write(req, written);
   });
@@ -344,7 +344,12 @@ void OnReleaseDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void OnFsyncDir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
-  Guard(req, Op::kFsyncDir, [&] { fuse_reply_err(req, FsOf(req).Fsync(0, datasync != 0)); });
+  Guard(req, Op::kFsyncDir, [&] { fuse_reply_err(req, FsOf(req).FsyncDir(ino, datasync != 0)); });
+}
+
+// Only without -o default_permissions: with it the kernel checks modes.
+void OnAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
+  Guard(req, Op::kAccess, [&] { fuse_reply_err(req, FsOf(req).Access(ino, mask)); });
 }
 
 void OnStatFs(fuse_req_t req, fuse_ino_t ino) {
@@ -417,6 +422,7 @@ fuse_lowlevel_ops MakeOps(bool read_only, bool secondary) {
   ops.releasedir = OnReleaseDir;
   ops.fsyncdir = OnFsyncDir;
   ops.statfs = OnStatFs;
+  ops.access = OnAccess;
   ops.setxattr = OnSetXattr;
   ops.getxattr = OnGetXattr;
   ops.listxattr = OnListXattr;

@@ -104,6 +104,8 @@ int Filesystem::Unlink(NodeId parent, std::string_view name) {
   if (int err = ResolveChild(*view, dir, name, &child)) return err == EINVAL ? ENOENT : err;
   if (child.is_dir()) return EISDIR;
   if (!child.is_file()) return ENOENT;
+  // An open descriptor keeps the file's attributes (fstat, fchmod).
+  RememberDetached(*view, inodes_.Find(parent, NodeKind::kFile, child.component), child.key);
   kv::Batch batch;
   batch.ExpectPresent(view->data, child.key);
   batch.Delete(view->data, child.key);
@@ -176,9 +178,10 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
   if (dst.role == NameRole::kDirValue && !dst.dir_exists) return EINVAL;
   if ((flags & RENAME_NOREPLACE) && dst_exists) return EEXIST;
   if ((flags & RENAME_EXCHANGE) && !dst_exists) return ENOENT;
+  // Documented: RENAME_EXCHANGE swaps two keys' values, never subtrees.
+  if ((flags & RENAME_EXCHANGE) && (src.is_dir() || dst.is_dir())) return EINVAL;
 
   if (src.is_dir()) {
-    if (flags & RENAME_EXCHANGE) return EINVAL;  // documented: files only
     // "x%@" names the value of key x, never a directory.
     if (dst.role != NameRole::kPlain) return EINVAL;
     if (dst.is_file() || (dst.role == NameRole::kPlain && dst.file_exists && !dst.dir_exists)) {
@@ -192,33 +195,35 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
   // A file (or symlink).
   if (dst.is_dir()) return EISDIR;
   if (dst.key == src.key) return 0;
+  // A rename changes the moved files' ctime, so each gets a record (a key
+  // without one starts from the defaults it showed).
+  if (!options_.nometa) {
+    if (int err = EnsureMeta(*view)) return err;
+  }
   kv::ColumnFamily* meta = view->meta.load();
+  TimeNs now = NowNs();
   kv::Batch batch;
   if (flags & RENAME_EXCHANGE) {
     batch.Put(view->data, src.key, std::string(dst.value.view()));
     batch.Put(view->data, dst.key, std::string(src.value.view()));
     if (meta) {
-      Metadata src_meta, dst_meta;
-      bool has_src = LoadMeta(*view, FileMetaKey(src.key), &src_meta);
-      bool has_dst = LoadMeta(*view, FileMetaKey(dst.key), &dst_meta);
-      TimeNs now = NowNs();
-      if (has_dst) dst_meta.ctime = now, batch.Put(meta, FileMetaKey(src.key), EncodeMetadata(dst_meta));
-      else batch.Delete(meta, FileMetaKey(src.key));
-      if (has_src) src_meta.ctime = now, batch.Put(meta, FileMetaKey(dst.key), EncodeMetadata(src_meta));
-      else batch.Delete(meta, FileMetaKey(dst.key));
+      Metadata src_meta = FileMetaOrDefaults(*view, src.key);
+      Metadata dst_meta = FileMetaOrDefaults(*view, dst.key);
+      src_meta.ctime = dst_meta.ctime = now;
+      batch.Put(meta, FileMetaKey(src.key), EncodeMetadata(dst_meta));
+      batch.Put(meta, FileMetaKey(dst.key), EncodeMetadata(src_meta));
     }
   } else {
+    if (dst.is_file()) {
+      RememberDetached(*view, inodes_.Find(new_parent, NodeKind::kFile, dst.component), dst.key);
+    }
     batch.Delete(view->data, src.key);
     batch.Put(view->data, dst.key, std::string(src.value.view()));
     if (meta) {
-      Metadata src_meta;
+      Metadata src_meta = FileMetaOrDefaults(*view, src.key);
+      src_meta.ctime = now;
       batch.Delete(meta, FileMetaKey(src.key));
-      if (LoadMeta(*view, FileMetaKey(src.key), &src_meta)) {
-        src_meta.ctime = NowNs();
-        batch.Put(meta, FileMetaKey(dst.key), EncodeMetadata(src_meta));
-      } else {
-        batch.Delete(meta, FileMetaKey(dst.key));
-      }
+      batch.Put(meta, FileMetaKey(dst.key), EncodeMetadata(src_meta));
     }
     if (src_dir.key != dst_dir.key) KeepParentAlive(*view, src_dir.key, src.key, &batch);
   }
@@ -275,6 +280,11 @@ int Filesystem::RenameDirectory(View& view, const NodeInfo& src_dir, const Child
   if (s.ok() && meta) s = move_range(meta, DirMetaKey(src.prefix), DirMetaKey(dst.prefix));
   if (s.ok() && meta) s = move_range(meta, FileMetaKey(src.prefix), FileMetaKey(dst.prefix));
   if (!s.ok()) return Fail(s, "scan for rename", src.prefix);
+  Metadata dir_meta;
+  if (meta && LoadMeta(view, DirMetaKey(src.prefix), &dir_meta)) {
+    dir_meta.ctime = NowNs();  // overrides the record moved above
+    batch.Put(meta, DirMetaKey(dst.prefix), EncodeMetadata(dir_meta));
+  }
   if (too_big()) {
     spdlog::info("rename of '{}' refused with EXDEV: more than {} keys or {} bytes", src.prefix,
                  options_.max_rename_keys, options_.max_rename_bytes);
