@@ -35,7 +35,6 @@ struct Filesystem::FileHandle {
   bool cached = false;         // reads go through the shared page cache
   uint64_t version = 0;        // the node's commit version the value is of
   std::shared_ptr<View> view;  // keeps a snapshot's store open while in use
-  std::string control_text;    // /.rocksfs/stats: the text as of open
   bool writable = false;
   bool append = false;
   std::mutex mutex;
