@@ -47,6 +47,12 @@ Metadata Filesystem::NewMeta(View& view, mode_t mode, const Caller& caller,
 }
 
 int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
+  // The node's key and the value read under it must be of one moment: a
+  // rename that replaced the name in between would pin the new value on
+  // the old node, whose size the kernel still holds, and readers would get
+  // the new value cut at the old size. Renames and unlinks hold this lock
+  // exclusively. (REQUIRES: not held by the caller.)
+  std::shared_lock ns(namespace_mutex_);
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.kind == NodeKind::kDirectory) return EISDIR;

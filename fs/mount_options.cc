@@ -74,6 +74,12 @@ std::string Quote(std::string_view text) {
   return quoted;
 }
 
+// `text` with control bytes escaped as in Quote, without the quotes.
+std::string Unquoted(std::string_view text) {
+  std::string quoted = Quote(text);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
 bool BadValue(const OptionSpec& spec, std::string_view value, std::string_view expected,
               std::string* error) {
   *error = "bad value for " + std::string(spec.name) + ": " + Quote(value) + " (expected " +
@@ -567,12 +573,12 @@ bool Finish(ParseState* state, std::string* error) {
     return false;
   }
   if (options.create && snapshot) {
-    *error = "create and snapshot=" + options.snapshot +
+    *error = "create and snapshot=" + Unquoted(options.snapshot) +
              " conflict: a snapshot needs an existing database";
     return false;
   }
   if (options.secondary && snapshot) {
-    *error = "secondary and snapshot=" + options.snapshot + " conflict: choose one";
+    *error = "secondary and snapshot=" + Unquoted(options.snapshot) + " conflict: choose one";
     return false;
   }
   if (options.create && state->ro_given) {

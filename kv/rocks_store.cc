@@ -1,10 +1,14 @@
 #include "kv/rocks_store.h"
 
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -854,7 +858,29 @@ class RocksStore final : public Store {
   std::mutex turnstile_;
   std::shared_mutex range_mutex_;
   std::array<std::mutex, kStripes> stripes_;
+
+  // A write that fails for want of space (the disk under the DB is full)
+  // leaves RocksDB in a background-error state in which every later write
+  // fails with the same error, even once space is back; DB::Resume() clears
+  // it (and fails again, harmlessly, while the disk is still full). Called
+  // after such a failure: resumes at most every kResumeInterval, so a full
+  // disk does not turn every write into a recovery attempt. Returns true
+  // when the DB accepts writes again.
+  bool ResumeAfterNoSpace() {
+    static constexpr auto kResumeInterval = std::chrono::milliseconds(200);
+    std::lock_guard lock(resume_mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_resume_ < kResumeInterval) return false;
+    last_resume_ = now;
+    return db_->Resume().ok();
+  }
+  std::mutex resume_mutex_;
+  std::chrono::steady_clock::time_point last_resume_{};
 };
+
+bool IsNoSpace(const rocksdb::Status& s) {
+  return s.IsNoSpace() || s.subcode() == rocksdb::Status::kSpaceLimit;
+}
 
 Status RocksStore::Write(const WriteOptions& options, const Batch& batch) {
   if (read_only()) return Status::ReadOnly();
@@ -900,8 +926,56 @@ Status RocksStore::Write(const WriteOptions& options, const Batch& batch) {
   if (write_batch.Count() == 0) return Status::Ok();
   rocksdb::WriteOptions write_options;
   write_options.sync = options.sync;
-  return FromRocks(db_->Write(write_options, &write_batch));
+  rocksdb::Status s = db_->Write(write_options, &write_batch);
+  // After a full disk, RocksDB refuses writes until resumed: retry once
+  // when space may be back (the batch failed whole, so it is not applied).
+  if (IsNoSpace(s) && ResumeAfterNoSpace()) s = db_->Write(write_options, &write_batch);
+  return FromRocks(s);
 }
+
+// RocksDB's info LOG (DB/LOG), written with stdio. RocksDB's own file logger
+// (7.8) asserts, and so aborts the process in builds with assertions such as
+// Debian's, when it is used again after a failed write; the LOG lives on the
+// disk under the DB, so a full disk would end the daemon at the next log
+// line. This one drops the lines it cannot write. It appends to DB/LOG and
+// moves a LOG past kRotateBytes to LOG.old at open.
+class InfoLogFile final : public rocksdb::Logger {
+ public:
+  static std::shared_ptr<rocksdb::Logger> Open(const std::string& dir,
+                                               rocksdb::InfoLogLevel level) {
+    static constexpr uint64_t kRotateBytes = 64 * kMiB;
+    std::error_code ec;
+    const std::filesystem::path path = std::filesystem::path(dir) / "LOG";
+    if (std::filesystem::file_size(path, ec) > kRotateBytes && !ec) {
+      std::filesystem::rename(path, std::filesystem::path(dir) / "LOG.old", ec);
+    }
+    FILE* file = std::fopen(path.c_str(), "ae");
+    if (file == nullptr) return nullptr;
+    return std::make_shared<InfoLogFile>(file, level);
+  }
+
+  InfoLogFile(FILE* file, rocksdb::InfoLogLevel level) : rocksdb::Logger(level), file_(file) {}
+  ~InfoLogFile() override { std::fclose(file_); }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char message[2048];
+    std::vsnprintf(message, sizeof message, format, ap);
+    struct timeval now;
+    gettimeofday(&now, nullptr);
+    struct tm local;
+    localtime_r(&now.tv_sec, &local);
+    std::lock_guard lock(mutex_);
+    std::fprintf(file_, "%04d/%02d/%02d-%02d:%02d:%02d.%06ld %s\n", local.tm_year + 1900,
+                 local.tm_mon + 1, local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec,
+                 static_cast<long>(now.tv_usec), message);
+    std::fflush(file_);  // a failed write (a full disk) loses the line, nothing else
+  }
+
+ private:
+  FILE* const file_;
+  std::mutex mutex_;
+};
 
 bool DbExists(const std::string& path) {
   std::error_code ec;
@@ -963,6 +1037,12 @@ Status OpenRocksStore(const RocksOpenOptions& options, std::unique_ptr<Store>* s
     s = MakeTempDir(&owned_secondary_dir);
     if (!s.ok()) return s;
     secondary_path = owned_secondary_dir;
+  }
+
+  if (options.mode == OpenMode::kReadWrite && db_options.info_log == nullptr) {
+    std::error_code ec;
+    if (creating) std::filesystem::create_directories(options.path, ec);
+    db_options.info_log = InfoLogFile::Open(options.path, db_options.info_log_level);
   }
 
   rocksdb::DB* db = nullptr;

@@ -30,6 +30,7 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev
   rocksdb-tools python3
   attr rsync git
+  fio stress-ng clang libclang-rt-14-dev
 )
 
 # as_root CMD...: run CMD as root (directly, or through sudo), or fail clearly.

@@ -586,5 +586,18 @@ TEST(MountOptions, ToleratesNullErrorAndHelpPointers) {
   EXPECT_EQ(ParseMountArgs(1, bad, &options, nullptr, nullptr), 2);
 }
 
+// Found by tests/fuzz/fuzz_mount_options.cc: a snapshot name holding a
+// newline made the conflict message two lines.
+TEST(MountOptions, ConflictMessagesStayOneLineWhateverTheSnapshotName) {
+  for (const char* conflict : {"create", "secondary"}) {
+    Parsed parsed = Parse({"DB", "MNT", "-o", std::string(conflict) + ",snapshot=a\nb\rc"});
+    EXPECT_NE(parsed.status, 0);
+    EXPECT_EQ(parsed.error.find('\n'), std::string::npos) << parsed.error;
+    EXPECT_EQ(parsed.error.find('\r'), std::string::npos) << parsed.error;
+    EXPECT_NE(parsed.error.find("snapshot=a\\x0Ab\\x0Dc conflict"), std::string::npos)
+        << parsed.error;
+  }
+}
+
 }  // namespace
 }  // namespace rocksfs::fs
