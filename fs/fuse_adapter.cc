@@ -93,7 +93,13 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   // Small files: the writeback cache costs an extra SETATTR per file, and
   // commit-at-close needs to see every write.
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  // Every read first checks the inode's attributes (free while they are
+  // valid): after a commit invalidated them, the next read learns the new
+  // size and mtime, and drops pages of the old value, even for a reader that
+  // never calls stat (a value shrunk by a commit would otherwise read as the
+  // new bytes padded with zeros up to the old size). It also keeps
+  // /.rocksfs/stats fresh on read-only mounts, where there are no opens.
+  want(FUSE_CAP_AUTO_INVAL_DATA);
   // No atomic O_TRUNC: with it the kernel zeroes the shared i_size at open,
   // and readers of the committed value see an empty file. Without it the
   // truncate arrives as a SETATTR that Filesystem::SetAttr ties to the
@@ -101,9 +107,6 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
   if (session->fs()->read_only() && !session->fs()->options().secondary) {
     want(FUSE_CAP_NO_OPEN_SUPPORT);
-    // Without opens, /.rocksfs/stats drops its stale pages by a new mtime
-    // (its attributes are never cached); other files' mtimes do not change.
-    want(FUSE_CAP_AUTO_INVAL_DATA);
   }
 }
 
