@@ -1,0 +1,262 @@
+"""Processes, mounts and the RAM-backed ext4 image for scripts/bench.sh.
+
+Everything here is a thin wrapper over a command (mount, umount, mkfs.ext4,
+mount.rocksfs, fusermount3) that raises BenchError with the command's own
+message when it fails. Only processes this module started are ever stopped,
+by their pid.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+
+# CPU placement: taskset prefixes for the processes under test (clients:
+# the driver and the tools; daemon: mount.rocksfs). Empty: unpinned.
+PLACEMENT = {"client": [], "daemon": []}
+
+
+def set_placement(mode):
+    """none: unpinned; same: clients and daemon on CPU 0; split: clients on
+    CPU 0, daemon on CPU 1."""
+    cpus = {"none": (None, None), "same": ("0", "0"), "split": ("0", "1")}[mode]
+    for role, cpu in zip(("client", "daemon"), cpus):
+        PLACEMENT[role] = ["taskset", "-c", cpu] if cpu is not None else []
+
+
+def client(argv):
+    return PLACEMENT["client"] + list(argv)
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot go on: a command failed; the message says which."""
+
+
+def log(message):
+    print("bench: " + message, file=sys.stderr, flush=True)
+
+
+def run(argv, check=True, capture=True, cwd=None, env=None, timeout=None):
+    """Runs argv; returns CompletedProcess (text). Raises BenchError on failure."""
+    try:
+        proc = subprocess.run(argv, cwd=cwd, env=env, timeout=timeout, text=True,
+                              stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise BenchError("%s is not installed" % argv[0])
+    except subprocess.TimeoutExpired:
+        raise BenchError("%s timed out after %s s" % (" ".join(argv), timeout))
+    if check and proc.returncode != 0:
+        raise BenchError("%s failed (exit %d): %s" % (" ".join(argv), proc.returncode,
+                                                      (proc.stderr or "").strip()[-2000:]))
+    return proc
+
+
+def timed(argv, cwd=None, stdout_to=os.devnull):
+    """Runs argv with its output to stdout_to; returns its wall time in seconds."""
+    argv = client(argv)
+    with open(stdout_to, "w") as out:
+        start = time.perf_counter()
+        proc = subprocess.run(argv, cwd=cwd, stdout=out, stderr=subprocess.PIPE, text=True,
+                              env=dict(os.environ, LC_ALL="C"))
+        seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise BenchError("%s failed (exit %d): %s" % (" ".join(argv), proc.returncode,
+                                                      proc.stderr.strip()[-2000:]))
+    return seconds
+
+
+def driver(binary, args):
+    """Runs the in-process driver; returns its JSON result lines as dicts."""
+    proc = run(client([binary] + [str(a) for a in args]))
+    results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    for r in results:
+        if r["errors"]:
+            raise BenchError("rocksfs_bench %s: %d of %d operations failed" %
+                             (" ".join(str(a) for a in args[:1]), r["errors"], r["ops"]))
+    return results
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def mounted(path):
+    return os.path.ismount(path)
+
+
+def du_bytes(path):
+    """Allocated bytes under path (du -s -B1), files and directories."""
+    out = run(["du", "-s", "-B1", path]).stdout
+    return int(out.split()[0])
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+class RamExt4:
+    """An ext4 filesystem in an image file on a tmpfs, loop-mounted.
+
+    RAM-backed so that ext4's create rate does not swing with the virtual
+    disk. remount() drops its caches (inodes, dentries, pages) for a
+    first-access measurement; trim() gives freed blocks back to the tmpfs.
+    """
+
+    def __init__(self, work, size_gib, inodes):
+        self.ram = os.path.join(work, "ram")
+        self.image = os.path.join(self.ram, "ext4.img")
+        self.path = os.path.join(work, "ext4")
+        self.size_gib = size_gib
+        self.inodes = inodes
+        self.read_only = False
+
+    def create(self):
+        os.makedirs(self.ram, exist_ok=True)
+        os.makedirs(self.path, exist_ok=True)
+        run(["mount", "-t", "tmpfs", "-o", "size=%dG" % (self.size_gib + 1), "tmpfs", self.ram])
+        run(["truncate", "-s", "%dG" % self.size_gib, self.image])
+        run(["mkfs.ext4", "-q", "-F", "-N", str(self.inodes), self.image])
+        self.mount()
+
+    def mount(self, read_only=False):
+        run(["mount", "-o", "loop" + (",ro" if read_only else ""), self.image, self.path])
+        self.read_only = read_only
+
+    def umount(self):
+        run(["umount", self.path])
+
+    def remount(self, read_only=False):
+        self.umount()
+        self.mount(read_only)
+
+    def trim(self):
+        run(["fstrim", self.path], check=False)
+
+    def destroy(self):
+        if mounted(self.path):
+            run(["umount", self.path], check=False)
+        if mounted(self.ram):
+            run(["umount", self.ram], check=False)
+
+
+class RocksfsMount:
+    """One mount.rocksfs daemon (-f, so that this process owns it)."""
+
+    def __init__(self, binary, db, mountpoint, options, log_path):
+        self.binary = binary
+        self.db = db
+        self.mountpoint = mountpoint
+        self.options = options
+        self.log_path = log_path
+        self.proc = None
+        self.stats_overhead = {}
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def mount(self, read_only=False):
+        os.makedirs(self.mountpoint, exist_ok=True)
+        options = list(self.options) + (["ro"] if read_only else ["create"])
+        with open(self.log_path, "a") as log_file:
+            self.proc = subprocess.Popen(
+                PLACEMENT["daemon"] +
+                [self.binary, self.db, self.mountpoint, "-f", "-o", ",".join(options)],
+                stdout=log_file, stderr=log_file, start_new_session=True)
+        deadline = time.time() + 60
+        while not mounted(self.mountpoint):
+            if self.proc.poll() is not None:
+                raise BenchError("mount.rocksfs %s exited with %d (log: %s)" %
+                                 (self.db, self.proc.returncode, self.log_path))
+            if time.time() > deadline:
+                self.kill()
+                raise BenchError("mount.rocksfs %s did not mount in 60 s" % self.db)
+            time.sleep(0.02)
+        self.stats_overhead = self._measure_overhead()
+
+    def umount(self):
+        if self.proc is None:
+            return
+        run(["fusermount3", "-u", self.mountpoint], check=False)
+        try:
+            self.proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.proc = None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if mounted(self.mountpoint):
+            run(["fusermount3", "-uz", self.mountpoint], check=False)
+        self.proc = None
+
+    def stats(self):
+        """The request counters of /.rocksfs/stats: {"lookup": n, ...}."""
+        counts = {}
+        with open(os.path.join(self.mountpoint, ".rocksfs", "stats")) as f:
+            for line in f:
+                m = re.match(r"requests\.(\w+) (\d+)$", line.strip())
+                if m:
+                    counts[m.group(1)] = int(m.group(2))
+        return counts
+
+    def _measure_overhead(self):
+        # What reading the stats file costs, as seen between two reads: it is
+        # subtracted from every measured delta.
+        self.stats()
+        best = None
+        for _ in range(3):
+            a = self.stats()
+            b = self.stats()
+            d = {k: b[k] - a.get(k, 0) for k in b}
+            if best is None or d.get("total", 0) < best.get("total", 0):
+                best = d
+        return best
+
+
+def subtract(after, before, overhead):
+    delta = {}
+    for k, v in after.items():
+        n = v - before.get(k, 0) - overhead.get(k, 0)
+        if n > 0:
+            delta[k] = n
+    return delta
+
+
+class PerfRecorder:
+    """perf record -g on one process for the length of a with-block."""
+
+    def __init__(self, pid, output):
+        self.pid = pid
+        self.output = output
+        self.proc = None
+
+    def __enter__(self):
+        if shutil.which("perf") is None:
+            log("perf is not installed: no profile")
+            return self
+        self.proc = subprocess.Popen(["perf", "record", "-g", "-F", "999", "-p", str(self.pid),
+                                      "-o", self.output], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=120)
+            log("profile written to %s (perf report -i %s)" % (self.output, self.output))
+        return False

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""scripts/bench.sh --quick completes and prints its table and its targets.
+
+Timing is never asserted: the machine running the tests is shared and noisy.
+This only keeps the benchmark suite from rotting.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rocksfs_testlib as t  # noqa: E402
+
+
+def setUpModule():
+    t.skip_unless_fuse()
+    t.mount_binary()  # fails (not skips) when mount.rocksfs is not built
+
+
+class BenchQuickTest(unittest.TestCase):
+    def test_quick_run_prints_table_and_targets(self):
+        script = os.path.join(t.source_dir(), "scripts", "bench.sh")
+        with tempfile.TemporaryDirectory(prefix="rocksfs-bench-test-") as out:
+            env = dict(os.environ, ROCKSFS_BUILD_DIR=t.build_dir())
+            proc = subprocess.run(["bash", script, "--quick", "--out", out], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  timeout=800)
+            self.assertEqual(proc.returncode, 0,
+                             "bench.sh --quick failed:\n%s" % proc.stderr[-4000:])
+            self.assertIn("| workload | unit | ext4 | tmpfs | direct API | rocksfs |", proc.stdout)
+            self.assertIn("| target | status | measured |", proc.stdout)
+            for row in ("create+write+close 100 B, 1 writer thread", "stat, warm",
+                        "open+read+close 100 B, warm", "unlink every file"):
+                self.assertIn(row, proc.stdout)
+            with open(os.path.join(out, "results.json")) as f:
+                doc = json.load(f)
+            self.assertEqual(doc["mode"], "quick")
+            self.assertIn("rocksfs", doc["workloads"]["stat_warm"])
+            self.assertTrue(doc["targets"])
+
+
+if __name__ == "__main__":
+    t.require_fuse()
+    unittest.main()
