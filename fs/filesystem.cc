@@ -286,14 +286,6 @@ int Filesystem::ResolveChild(View& view, const NodeInfo& parent, std::string_vie
   kv::Status s;
   child->dir_exists = DirExists(view, child->prefix, &s);
   if (!s.ok()) return Fail(s, "scan", child->prefix);
-  if (!child->dir_exists) {
-    NodeId pending = inodes_.Find(parent.id, NodeKind::kDirectory, child->component);
-    NodeInfo info;
-    if (pending && inodes_.Get(pending, &info) && info.pending) {
-      child->dir_exists = true;
-      child->pending_dir = pending;
-    }
-  }
   s = view.store->Get({}, view.data, child->key, &child->value);
   if (s.ok()) {
     child->file_exists = true;

@@ -70,7 +70,6 @@ struct Filesystem::Child {
   std::string prefix;  // key + delimiter: the directory prefix
   bool dir_exists = false;
   bool file_exists = false;
-  NodeId pending_dir = 0;  // an in-memory directory (nometa mkdir)
   kv::Value value;         // the file's value when file_exists
 
   bool is_dir() const { return role == NameRole::kPlain && dir_exists; }

@@ -21,9 +21,9 @@ InodeTable::InodeTable(char delimiter) : delimiter_(delimiter) {
 }
 
 NodeId InodeTable::Acquire(NodeId parent, NodeKind kind, std::string_view component,
-                           uint64_t lookups, bool pending) {
+                           uint64_t lookups) {
   std::lock_guard lock(mutex_);
-  return AcquireLocked(parent, kind, component, lookups, pending, nullptr);
+  return AcquireLocked(parent, kind, component, lookups, nullptr);
 }
 
 NodeId InodeTable::AcquireSpecial(NodeId parent, NodeKind kind, std::string_view component,
@@ -34,11 +34,11 @@ NodeId InodeTable::AcquireSpecial(NodeId parent, NodeKind kind, std::string_view
   special.view = view;
   special.view_root = view_root;
   special.control = control;
-  return AcquireLocked(parent, kind, component, lookups, false, &special);
+  return AcquireLocked(parent, kind, component, lookups, &special);
 }
 
 NodeId InodeTable::AcquireLocked(NodeId parent, NodeKind kind, std::string_view component,
-                                 uint64_t lookups, bool pending, const Node* special) {
+                                 uint64_t lookups, const Node* special) {
   IndexKey key{parent, kind, std::string(component),
                special ? special->control : Control::kNone};
   if (auto it = index_.find(key); it != index_.end()) {
@@ -52,7 +52,6 @@ NodeId InodeTable::AcquireLocked(NodeId parent, NodeKind kind, std::string_view 
   node->kind = kind;
   node->component = std::string(component);
   node->lookups = lookups;
-  node->pending = pending;
   NodeId id = node->id;
   if (auto p = nodes_.find(parent); p != nodes_.end()) {
     p->second->children++;
@@ -126,7 +125,6 @@ bool InodeTable::Get(NodeId id, NodeInfo* out) const {
   out->view_root = node->view_root;
   out->control = node->control;
   out->detached = node->detached;
-  out->pending = node->pending;
   out->open_writers = node->open_writers;
   out->version = node->version;
   out->cached_readers = node->cached_readers;
@@ -240,22 +238,6 @@ void InodeTable::DetachNode(NodeId id) {
   Node* node = it->second.get();
   index_.erase(IndexKey{node->parent, node->kind, node->component});
   node->detached = true;
-}
-
-void InodeTable::SetPending(NodeId id, bool pending) {
-  std::lock_guard lock(mutex_);
-  if (auto it = nodes_.find(id); it != nodes_.end()) it->second->pending = pending;
-}
-
-std::vector<std::string> InodeTable::PendingChildren(NodeId parent) const {
-  std::lock_guard lock(mutex_);
-  std::vector<std::string> out;
-  auto it = nodes_.find(parent);
-  if (it == nodes_.end() || it->second->children == 0) return out;
-  for (const auto& [id, node] : nodes_) {
-    if (node->parent == parent && node->pending && !node->detached) out.push_back(node->component);
-  }
-  return out;
 }
 
 size_t InodeTable::size() const {

@@ -59,7 +59,6 @@ struct NodeInfo {
   bool view_root = false;       // the root of its view (key "")
   Control control = Control::kNone;
   bool detached = false;        // unlinked, removed or replaced
-  bool pending = false;         // exists only in memory (nometa mkdir)
   uint32_t open_writers = 0;
   uint64_t version = 0;         // commits through this mount so far
   uint32_t cached_readers = 0;  // open readers that use the page cache
@@ -75,8 +74,7 @@ class InodeTable {
 
   // Finds or creates the node for (parent, kind, component) and adds
   // `lookups` to its lookup count. REQUIRES: parent is live.
-  NodeId Acquire(NodeId parent, NodeKind kind, std::string_view component, uint64_t lookups,
-                 bool pending = false);
+  NodeId Acquire(NodeId parent, NodeKind kind, std::string_view component, uint64_t lookups);
   // Like Acquire, for nodes that are not keys of their parent's view: the
   // root of another view, or a control node. `view` and `control` apply
   // when the node is created.
@@ -117,12 +115,6 @@ class InodeTable {
   // keeps serving open handles but is no longer found by name.
   void Detach(NodeId parent, NodeKind kind, std::string_view component);
   void DetachNode(NodeId id);
-  // Clears the pending flag (the node now exists in the DB).
-  void SetPending(NodeId id, bool pending);
-
-  // Components of the pending (in-memory) child directories of `parent`.
-  // Linear in the table; called only by ReadDir on nometa mounts.
-  std::vector<std::string> PendingChildren(NodeId parent) const;
 
   size_t size() const;
 
@@ -142,7 +134,6 @@ class InodeTable {
     uint32_t stale_readers = 0;
     uint64_t stale_size = 0;
     bool detached = false;
-    bool pending = false;
     ViewId view = kMainView;
     bool view_root = false;
     Control control = Control::kNone;
@@ -159,7 +150,7 @@ class InodeTable {
   };
 
   NodeId AcquireLocked(NodeId parent, NodeKind kind, std::string_view component,
-                       uint64_t lookups, bool pending, const Node* special);
+                       uint64_t lookups, const Node* special);
   void MaybeEraseLocked(Node* node);
   void ComputeKeyLocked(const Node* node, std::string* key) const;
 

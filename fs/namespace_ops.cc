@@ -36,13 +36,9 @@ int Filesystem::Mkdir(NodeId parent, std::string_view name, mode_t mode, const C
   if (int err = ResolveChild(*view, dir, name, &child)) return err == ENOENT ? EINVAL : err;
   if (child.is_dir() || child.is_file()) return EEXIST;
   if (child.hashed || child.role != NameRole::kPlain) return EINVAL;
-  if (options_.nometa) {
-    // Nowhere to persist an empty directory: it lives in memory until a
-    // file is created in it (then the key makes it real) or it is forgotten.
-    out->node = inodes_.Acquire(parent, NodeKind::kDirectory, child.component, 1, true);
-    FillAttr(*view, NodeKind::kDirectory, child.prefix, 0, nullptr, &out->attr);
-    return 0;
-  }
+  // Nowhere to persist an empty directory: fail rather than claim a
+  // directory that would not survive (SPEC: nometa is a pure view).
+  if (options_.nometa) return EPERM;
   if (int err = EnsureMeta(*view)) return err;
   Metadata meta = NewMeta(*view, S_IFDIR | (mode & 07777), caller, dir);
   kv::Batch batch;
@@ -250,7 +246,7 @@ int Filesystem::RenameDirectory(View& view, const NodeInfo& src_dir, const Child
   // REQUIRES: namespace_mutex_ held exclusively.
   if (dst.is_dir()) {
     kv::Status s;
-    bool empty = dst.pending_dir || DirIsEmpty(view, dst.prefix, {}, &s);
+    bool empty = DirIsEmpty(view, dst.prefix, {}, &s);
     if (!s.ok()) return Fail(s, "scan", dst.prefix);
     if (!empty) return ENOTEMPTY;
   }
@@ -294,8 +290,7 @@ int Filesystem::RenameDirectory(View& view, const NodeInfo& src_dir, const Child
   s = view.store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (!s.ok()) return Fail(s, "rename", src.prefix);
-  NodeId src_node = src.pending_dir ? src.pending_dir
-                                    : inodes_.Find(src_dir.id, NodeKind::kDirectory, src.component);
+  NodeId src_node = inodes_.Find(src_dir.id, NodeKind::kDirectory, src.component);
   inodes_.Detach(dst_dir.id, NodeKind::kDirectory, dst.component);
   if (src_node) inodes_.Move(src_node, dst_dir.id, dst.component);
   if (src.file_exists) ForgetValueName(src_dir.id, src_dir, src.component);

@@ -9,7 +9,6 @@
 // resumes at any offset without holding the directory in memory.
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <cerrno>
 
 #include "fs/filesystem.h"
@@ -114,17 +113,6 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
     markers->Seek(DirMetaKey(target));
   }
 
-  // Directories that exist only in memory (nometa mkdir), in key order.
-  std::vector<std::string> pending;
-  if (options_.nometa) {
-    for (const std::string& component : inodes_.PendingChildren(handle->node)) {
-      std::string position = prefix + component + delim;
-      if (position >= target) pending.push_back(std::move(position));
-    }
-    std::sort(pending.begin(), pending.end());
-  }
-  size_t next_pending = 0;
-
   auto data_candidate = [&]() {
     Candidate c;
     if (!data->Valid()) return c;
@@ -150,21 +138,10 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
     return c;
   };
 
-  auto pending_candidate = [&]() {
-    Candidate c;
-    if (next_pending >= pending.size()) return c;
-    c.valid = true;
-    c.is_dir = true;
-    c.position = pending[next_pending];
-    c.component = c.position.substr(prefix.size(), c.position.size() - prefix.size() - 1);
-    return c;
-  };
-
   while (true) {
     Candidate from_data = data_candidate();
     Candidate from_marker = marker_candidate();
-    Candidate from_pending = pending_candidate();
-    if (!from_data.valid && !from_marker.valid && !from_pending.valid) {
+    if (!from_data.valid && !from_marker.valid) {
       if (markers && markers->Valid()) {
         markers->Next();  // skip a malformed marker
         continue;
@@ -173,14 +150,12 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
     }
     // The smallest position wins; equal positions are one directory.
     const std::string* least = nullptr;
-    for (const Candidate* c : {&from_data, &from_marker, &from_pending}) {
+    for (const Candidate* c : {&from_data, &from_marker}) {
       if (c->valid && (!least || c->position < *least)) least = &c->position;
     }
     bool take_data = from_data.valid && from_data.position == *least;
     bool take_marker = from_marker.valid && from_marker.position == *least;
-    bool take_pending = from_pending.valid && from_pending.position == *least;
-    Candidate c = take_data ? from_data : take_marker ? from_marker : from_pending;
-    if (take_pending) ++next_pending;
+    Candidate c = take_data ? from_data : from_marker;
 
     DirEntry entry;
     std::string resume;

@@ -1563,8 +1563,7 @@ TEST_F(FilesystemTest, NometaRefusesMetadataAndNeverCreatesItsColumnFamily) {
   ASSERT_EQ(fs_->Rename(kRootNode, "new", Dir("d"), "moved", 0), 0);
   ASSERT_EQ(fs_->Unlink(Dir("d"), "x"), 0);
   ASSERT_EQ(fs_->Rename(kRootNode, "d", kRootNode, "e", 0), 0);
-  ASSERT_EQ(fs_->Mkdir(kRootNode, "m", 0755, {}, &entry), 0);
-  ASSERT_EQ(fs_->Rmdir(kRootNode, "m"), 0);
+  EXPECT_EQ(fs_->Mkdir(kRootNode, "m", 0755, {}, &entry), EPERM);
   std::string value;
   EXPECT_EQ(fs_->GetXattr(f, "user.a", &value), ENODATA);
   EXPECT_EQ(store_->ListColumnFamilies(), std::vector<std::string>{"default"});
@@ -1573,18 +1572,20 @@ TEST_F(FilesystemTest, NometaRefusesMetadataAndNeverCreatesItsColumnFamily) {
   EXPECT_EQ(KvGet("e/moved"), "n");
 }
 
-TEST_F(FilesystemTest, NometaMkdirIsListedOrRefused) {
-  // SPEC section 1: under nometa, empty directories "fail with a clear errno".
-  // A directory that mkdir reports as made must at least be listed.
+TEST_F(FilesystemTest, NometaMkdirFailsAndNestedKeysStillWork) {
+  // SPEC section 1: under nometa, empty directories "fail with a clear
+  // errno": nothing may claim a directory that would not survive.
   options_.nometa = true;
   RecreateFilesystem();
   Entry entry;
-  // Documented choice (README): under nometa an empty directory lives in
-  // memory, listed, until a file in it makes it real.
-  ASSERT_EQ(fs_->Mkdir(kRootNode, "m", 0755, {}, &entry), 0);
-  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"m"}));
-  ASSERT_EQ(WriteFile(entry.node, "f", "v"), 0);
-  EXPECT_EQ(KvGet("m/f"), "v");
+  EXPECT_EQ(fs_->Mkdir(kRootNode, "m", 0755, {}, &entry), EPERM);
+  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({}));
+  // Directories implied by keys are there as usual.
+  Seed({{"m/f", "v"}});
+  Entry dir = LookupPath("m");
+  ASSERT_NE(dir.node, 0u);
+  ASSERT_EQ(WriteFile(dir.node, "g", "w"), 0);
+  EXPECT_EQ(KvGet("m/g"), "w");
   EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"m"}));
 }
 
