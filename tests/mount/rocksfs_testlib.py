@@ -294,6 +294,18 @@ class Mount:
 
 # --- ldb (Debian's RocksDB tool) ---------------------------------------------
 
+def write_file(path, data):
+    """Writes bytes to path (one open, write, close)."""
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def read_file(path):
+    """The whole content of path, as bytes."""
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def _ldb_cmd(db, args, cf):
     cmd = ["ldb", "--db=%s" % os.path.abspath(db)]
     if cf is not None:

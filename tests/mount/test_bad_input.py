@@ -22,14 +22,7 @@ def setUpModule():
     t.mount_binary()
 
 
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
+write, read = t.write_file, t.read_file
 
 
 class BadInputTest(t.TempDirTestCase):

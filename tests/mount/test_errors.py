@@ -23,14 +23,7 @@ def setUpModule():
     t.mount_binary()
 
 
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
+write, read = t.write_file, t.read_file
 
 
 class ErrnoTestCase(t.TempDirTestCase):

@@ -103,14 +103,7 @@ def decode_name(name):
     return Decoded(_unescape(body), dir_value, False, 0)
 
 
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
+write, read = t.write_file, t.read_file
 
 
 # --- walking a mount ------------------------------------------------------------
