@@ -16,6 +16,7 @@ Skips when loop devices cannot be used (not root, no /dev/loop-control).
 
 import errno
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -48,14 +49,7 @@ def setUpModule():
         raise unittest.SkipTest(reason)
 
 
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
+write, read = t.write_file, t.read_file
 
 
 def rocksdb_log(db):
@@ -69,7 +63,13 @@ def rocksdb_log(db):
 
 
 def value(i, size):
-    return (b"%08d:" % i + bytes([65 + i % 26]) * size)[:size]
+    """size bytes that differ per i and that no compressor can shrink.
+
+    The fill must take its full size on disk: RocksDB compresses SST blocks
+    (Snappy by default), and a value of one repeated byte shrinks to almost
+    nothing, so 200 such MiB can fit into the 64 MiB disk and never fail.
+    """
+    return random.Random(i).randbytes(size)
 
 
 class FullDiskTest(t.TempDirTestCase):
