@@ -53,6 +53,10 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
   // the new value cut at the old size. Renames and unlinks hold this lock
   // exclusively. (REQUIRES: not held by the caller.)
   std::shared_lock ns(namespace_mutex_);
+  // The value read, the reader's commit version and its use of the page
+  // cache must also be of one moment with respect to commits, and a writer
+  // must not appear between a reader's check for writers and its count.
+  std::lock_guard value_lock(ValueLock(node));
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.kind == NodeKind::kDirectory) return EISDIR;
@@ -106,6 +110,7 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
   inodes_.OpenHandle(node, writable, size);
   if (writable) {
     std::lock_guard lock(writers_mutex_);
+    handle->open_seq = ++writer_opens_;
     writers_.emplace(node, handle.get());
   }
   // A reader shares the page cache unless a writer is open (whose writes
@@ -231,6 +236,10 @@ int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
     return s.ok() ? 0 : Fail(s, "sync WAL", "");
   }
   std::shared_lock ns(namespace_mutex_);
+  // A reader opening now gets either the old value as a reader the commit
+  // makes stale, or the new value at the new version: never the new value
+  // counted at the old version, which the kernel would cut at the old size.
+  std::unique_lock value_lock(ValueLock(handle->node));
   NodeInfo info;
   if (!inodes_.Get(handle->node, &info)) return ENOENT;
   if (info.detached) {
@@ -270,7 +279,10 @@ int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
   handle->kill_privileges = false;
   handle->modified.compare_exchange_strong(modified, 0);
   inodes_.NoteCommit(handle->node, old_size);
-  // Readers' cached pages and size are of the old value.
+  value_lock.unlock();
+  // Readers' cached pages and size are of the old value. (Readers opening
+  // meanwhile use direct I/O: this writer is still open. The value lock is
+  // not held here: the kernel may wait for a page that a queued READ holds.)
   if (kernel_cache_) kernel_cache_->InvalidateInode(handle->node);
   return 0;
 }
@@ -278,6 +290,7 @@ int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
 int Filesystem::Flush(uint64_t fh, pid_t closer) {
   FileHandle* handle = FileHandleFrom(fh);
   if (!handle || !handle->writable) return 0;
+  handle->flushed = true;
   std::lock_guard lock(handle->mutex);
   if (!handle->dirty) return 0;
   if (!SameProcess(handle->opener, closer)) return 0;  // an inherited copy
@@ -346,11 +359,19 @@ int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t
   if (size > options_.max_value_size) return EFBIG;
   FileHandle* handle = fh ? FileHandleFrom(fh) : nullptr;
   if (!handle && size == 0 && caller != 0) {
-    // open(O_TRUNC): the kernel truncates by path right after the open.
+    // open(O_TRUNC): the kernel truncates by path (no fh) right after the
+    // open, in the opening thread. Its handle is the one that thread opened
+    // last, and it has seen no write and no close (FLUSH). A handle the
+    // thread closed may still be here, its RELEASE queued: a truncate then
+    // is truncate(2), committed at once. (Taking it for that handle's
+    // O_TRUNC lost the truncate, or the next open's O_TRUNC, and committed
+    // an empty file at its release.)
     std::lock_guard lock(writers_mutex_);
     auto [first, last] = writers_.equal_range(node.id);
     for (auto it = first; it != last; ++it) {
-      if (it->second->opener == caller && !it->second->written) handle = it->second;
+      FileHandle* candidate = it->second;
+      if (candidate->opener != caller || candidate->written || candidate->flushed) continue;
+      if (!handle || candidate->open_seq > handle->open_seq) handle = candidate;
     }
   }
   if (handle && handle->writable) {
@@ -364,6 +385,7 @@ int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t
   }
   if (node.detached) return 0;
   std::shared_lock ns(namespace_mutex_);
+  std::lock_guard value_lock(ValueLock(node.id));  // as in CommitLocked
   kv::Value value;
   kv::Status s = view.store->Get({}, view.data, node.key, &value);
   if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", node.key);

@@ -32,6 +32,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <thread>
@@ -179,8 +180,9 @@ class Filesystem {
   void Forget(NodeId node, uint64_t count);
   [[nodiscard]] int GetAttr(NodeId node, struct stat* out);
   // `caller`: the calling thread. A truncate to 0 with no handle, from the
-  // thread that has just opened the node for writing and not yet written,
-  // is open(O_TRUNC) (the kernel sends it apart from the open): it applies
+  // thread that has just opened the node for writing (a handle with no
+  // write and no close yet), is open(O_TRUNC) (the kernel sends it apart
+  // from the open, with nothing that tells it from truncate(2)): it applies
   // to that handle and is committed with its data, so readers never see
   // the file empty in between.
   [[nodiscard]] int SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
@@ -305,6 +307,7 @@ class Filesystem {
 
   // REQUIRES: handle->mutex held.
   int CommitLocked(FileHandle* handle, bool sync);
+  // `caller`: the calling thread, for open(O_TRUNC) (see SetAttr), or 0.
   int Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t size, pid_t caller);
   int Fail(const kv::Status& status, std::string_view op, std::string_view key) const;
   int CheckWritable(const View& view) const;
@@ -335,9 +338,16 @@ class Filesystem {
   int ControlRmdir(const NodeInfo& parent, std::string_view name);
   std::string StatsText();
 
+  // Orders opens against commits of the same node (striped by nodeid): see
+  // Open and CommitLocked. Taken after namespace_mutex_ and a handle's
+  // mutex; never held while calling into the kernel.
+  std::mutex& ValueLock(NodeId node) { return value_locks_[node % value_locks_.size()]; }
+  std::array<std::mutex, 64> value_locks_;
+
   // Writable handles per node, for SetAttr's open(O_TRUNC) case.
   std::mutex writers_mutex_;
   std::unordered_multimap<NodeId, FileHandle*> writers_;
+  uint64_t writer_opens_ = 0;  // guarded by writers_mutex_
 
   kv::Store* store_;
   FilesystemOptions options_;

@@ -32,6 +32,7 @@ struct Filesystem::View {
 struct Filesystem::FileHandle {
   NodeId node = 0;
   pid_t opener = 0;            // the thread that opened it (fuse_req_ctx)
+  uint64_t open_seq = 0;       // writable: order of opens (see Truncate)
   bool cached = false;         // reads go through the shared page cache
   uint64_t version = 0;        // the node's commit version the value is of
   std::shared_ptr<View> view;  // keeps a snapshot's store open while in use
@@ -40,7 +41,10 @@ struct Filesystem::FileHandle {
   std::mutex mutex;
   std::string buffer;  // writable: the file's bytes as this handle sees them
   bool dirty = false;  // buffer differs from what was last committed
-  bool written = false;  // a write or truncate has reached this handle
+  // A write or truncate has reached this handle; a descriptor of it was
+  // closed (FLUSH). Atomic: Truncate reads them under writers_mutex_ only.
+  std::atomic<bool> written{false};
+  std::atomic<bool> flushed{false};
   bool kill_privileges = false;  // written by non-root: commit clears setuid/setgid
   // When the last write or truncate reached this handle: the mtime its
   // commit records. 0 once an explicit mtime (futimens, as tar and cp -a

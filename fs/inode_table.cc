@@ -160,7 +160,9 @@ void InodeTable::CloseHandle(NodeId id, bool writer) {
 bool InodeTable::OpenCachedReader(NodeId id, uint64_t* version) {
   std::lock_guard lock(mutex_);
   auto it = nodes_.find(id);
-  if (it == nodes_.end() || it->second->stale_readers > 0) return false;
+  if (it == nodes_.end() || it->second->stale_readers > 0 || it->second->cache_blocked) {
+    return false;
+  }
   it->second->cached_readers++;
   *version = it->second->version;
   return true;
@@ -178,14 +180,19 @@ bool InodeTable::CloseCachedReader(NodeId id, uint64_t version) {
     node->stale_readers--;
     return false;
   }
-  return node->stale_readers == 1;  // the last: StaleReadersGone follows
+  if (node->stale_readers != 1) return false;
+  // The last one: attributes show the committed size from now on (a GETATTR
+  // answered after the caller's invalidation must not bring the old size
+  // back), and the page cache stays closed to readers until
+  // StaleReadersGone, after the invalidation.
+  node->stale_readers = 0;
+  node->cache_blocked = true;
+  return true;
 }
 
 void InodeTable::StaleReadersGone(NodeId id) {
   std::lock_guard lock(mutex_);
-  if (auto it = nodes_.find(id); it != nodes_.end() && it->second->stale_readers > 0) {
-    it->second->stale_readers--;
-  }
+  if (auto it = nodes_.find(id); it != nodes_.end()) it->second->cache_blocked = false;
 }
 
 void InodeTable::SetWriterSize(NodeId id, uint64_t size) {

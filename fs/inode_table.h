@@ -99,8 +99,9 @@ class InodeTable {
   // not counted here), else counts it and returns true with the version.
   bool OpenCachedReader(NodeId id, uint64_t* version);
   // Stops counting a cached reader. Returns true when it was the last stale
-  // one: the caller then drops the node's pages and calls StaleReadersGone,
-  // in that order, so that no reader starts using the cache before.
+  // one: from then on the node's size is the committed one, and the caller
+  // drops the node's pages, then calls StaleReadersGone, which lets readers
+  // use the page cache again (not before the pages are gone).
   bool CloseCachedReader(NodeId id, uint64_t version);
   void StaleReadersGone(NodeId id);
   void SetWriterSize(NodeId id, uint64_t size);
@@ -133,6 +134,7 @@ class InodeTable {
     uint32_t cached_readers = 0;
     uint32_t stale_readers = 0;
     uint64_t stale_size = 0;
+    bool cache_blocked = false;  // the last stale reader closed; pages not yet dropped
     bool detached = false;
     ViewId view = kMainView;
     bool view_root = false;

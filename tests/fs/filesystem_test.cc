@@ -144,6 +144,19 @@ class FilesystemTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.ToString();
     return std::string(value.view());
   }
+  // The directory marker of `prefix` (with its delimiter) in the metadata
+  // column family, read past the Filesystem.
+  std::optional<std::string> KvGetMeta(std::string_view prefix) {
+    kv::ColumnFamily* cf = nullptr;
+    if (!store_->GetColumnFamily(MetaColumnFamilyName("default"), false, &cf).ok()) {
+      return std::nullopt;
+    }
+    kv::Value value;
+    kv::Status s = store_->Get({}, cf, DirMetaKey(prefix), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return std::string(value.view());
+  }
   // Every key under `prefix` in the data column family, with its value.
   std::map<std::string, std::string> KvScan(const std::string& prefix) {
     std::map<std::string, std::string> out;
@@ -790,6 +803,51 @@ TEST_F(FilesystemTest, OpenTruncateBelongsToTheOpenersHandle) {
   fs_->Release(opened.fh);
 }
 
+TEST_F(FilesystemTest, OpenTruncateGoesToTheNewHandleNotOneAwaitingRelease) {
+  // The same thread closed an earlier writable descriptor of the file (its
+  // RELEASE is asynchronous and not here yet), then opens it again with
+  // O_TRUNC: the truncate by path is the new open's. (Found by rocksfs_fsx:
+  // the new handle kept the old bytes and appended to them, and the old one
+  // committed an empty file at its release.)
+  Seed({{"f", "old value"}});
+  Entry entry = LookupPath("f");
+  OpenResult earlier, opened;
+  ASSERT_EQ(fs_->Open(entry.node, O_RDWR | O_APPEND, &earlier, /*opener=*/4242), 0);
+  ASSERT_EQ(fs_->Flush(earlier.fh, 4242), 0);  // close(2); RELEASE still queued
+  ASSERT_EQ(fs_->Open(entry.node, O_RDWR | O_APPEND, &opened, 4242), 0);
+  SetAttrRequest truncate;
+  truncate.size = 0;
+  struct stat st;
+  ASSERT_EQ(fs_->SetAttr(entry.node, 0, truncate, &st, /*caller=*/4242), 0);
+  size_t written = 0;
+  ASSERT_EQ(fs_->Write(opened.fh, 0, "new", &written), 0);
+  EXPECT_EQ(ReadHandle(entry.node, opened.fh), "new");
+  ASSERT_EQ(fs_->Flush(opened.fh, 4242), 0);
+  fs_->Release(opened.fh);
+  EXPECT_EQ(KvGet("f"), "new");
+  fs_->Release(earlier.fh);  // the late RELEASE changes nothing
+  EXPECT_EQ(KvGet("f"), "new");
+}
+
+TEST_F(FilesystemTest, TruncateByPathIsCommittedAtOnceEvenWithTheCallersWriterOpen) {
+  // A thread that closed a writable descriptor (its RELEASE still queued)
+  // and then truncates by path must see the file empty at once. (Found by
+  // rocksfs_fsx: the truncate was kept for the old handle's release.)
+  Seed({{"f", "old value"}});
+  Entry entry = LookupPath("f");
+  OpenResult earlier;
+  ASSERT_EQ(fs_->Open(entry.node, O_RDWR, &earlier, /*opener=*/4242), 0);
+  ASSERT_EQ(fs_->Flush(earlier.fh, 4242), 0);
+  SetAttrRequest truncate;
+  truncate.size = 0;
+  struct stat st;
+  ASSERT_EQ(fs_->SetAttr(entry.node, 0, truncate, &st, /*caller=*/4242), 0);
+  EXPECT_EQ(st.st_size, 0);
+  EXPECT_EQ(KvGet("f"), "");
+  fs_->Release(earlier.fh);
+  EXPECT_EQ(KvGet("f"), "");
+}
+
 TEST_F(FilesystemTest, FlushByAnotherProcessDoesNotCommit) {
   // A child that inherited the writer's descriptor closes it (exec with
   // O_CLOEXEC): that FLUSH must not publish the writer's unfinished bytes.
@@ -1184,6 +1242,34 @@ TEST_F(FilesystemTest, RemovingLastFileOfNestedImpliedDirectoryKeepsItsAncestors
   ASSERT_EQ(fs_->Rmdir(Dir("a"), "b"), 0);
   EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"a"}));
   EXPECT_EQ(Sorted(ListPath("a")), WithDots({}));
+}
+
+TEST_F(FilesystemTest, RemovingSiblingsInEitherOrderKeepsTheDirectoryOnlyAtTheLast) {
+  // DirIsEmpty looks past the removed key first, then before it: both
+  // orders must find the remaining siblings, and only the last removal
+  // leaves a marker behind.
+  for (bool forward : {true, false}) {
+    SCOPED_TRACE(forward ? "in key order" : "in reverse key order");
+    KeyValues pairs;
+    Names names;
+    for (int i = 0; i < 20; ++i) {
+      std::string name = "f" + std::to_string(100 + i);
+      pairs.emplace_back("d/" + name, "v");
+      names.push_back(name);
+    }
+    Seed(pairs);
+    if (!forward) std::reverse(names.begin(), names.end());
+    NodeId d = Dir("d");
+    for (size_t i = 0; i < names.size(); ++i) {
+      ASSERT_EQ(fs_->Unlink(d, names[i]), 0);
+      EXPECT_EQ(ListPath("d").size(), 2 + names.size() - i - 1);
+      bool last = i + 1 == names.size();
+      EXPECT_EQ(KvGetMeta("d/").has_value(), last) << "after " << names[i];
+    }
+    EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"d"}));
+    ASSERT_EQ(fs_->Rmdir(kRootNode, "d"), 0);
+    EXPECT_EQ(Sorted(List(kRootNode)), WithDots({}));
+  }
 }
 
 TEST_F(FilesystemTest, FileAndDirectoryKeptByADeeperMarkerAreListedOnce) {
