@@ -221,12 +221,17 @@ std::string Join(const std::string& base, const std::string& rel) {
   return base + "/" + rel;
 }
 
+// The list's entries as paths under --base.
+std::vector<std::string> LoadPaths(const Options& o) {
+  std::vector<std::string> paths = LoadList(o);
+  for (std::string& path : paths) path = Join(o.base, path);
+  return paths;
+}
+
 // ---- filesystem loops --------------------------------------------------------
 
 int FsStat(const Options& o) {
-  std::vector<std::string> list = LoadList(o);
-  std::vector<std::string> paths;
-  for (const auto& rel : list) paths.push_back(Join(o.base, rel));
+  std::vector<std::string> paths = LoadPaths(o);
   for (int pass = 1; pass <= o.passes; ++pass) {
     Tally total;
     double s = Run(o, paths.size(), [&](int, const std::vector<size_t>& picks) {
@@ -244,9 +249,7 @@ int FsStat(const Options& o) {
 }
 
 int FsRead(const Options& o) {
-  std::vector<std::string> list = LoadList(o);
-  std::vector<std::string> paths;
-  for (const auto& rel : list) paths.push_back(Join(o.base, rel));
+  std::vector<std::string> paths = LoadPaths(o);
   for (int pass = 1; pass <= o.passes; ++pass) {
     Tally total;
     double s = Run(o, paths.size(), [&](int, const std::vector<size_t>& picks) {
@@ -280,9 +283,7 @@ int FsRead(const Options& o) {
 }
 
 int FsUnlink(const Options& o) {
-  std::vector<std::string> list = LoadList(o);
-  std::vector<std::string> paths;
-  for (const auto& rel : list) paths.push_back(Join(o.base, rel));
+  std::vector<std::string> paths = LoadPaths(o);
   Tally total;
   double s = Run(o, paths.size(), [&](int, const std::vector<size_t>& picks) {
     Tally t;
@@ -310,9 +311,7 @@ void MakeParents(const std::string& path, std::set<std::string>* made) {
 }
 
 int FsCreate(const Options& o) {
-  std::vector<std::string> list = LoadList(o);
-  std::vector<std::string> paths;
-  for (const auto& rel : list) paths.push_back(Join(o.base, rel));
+  std::vector<std::string> paths = LoadPaths(o);
   // Directories first (untimed): the loop measures file creation.
   std::set<std::string> made;
   if (!o.base.empty()) made.insert(o.base);
