@@ -242,11 +242,12 @@ bool Filesystem::DirIsEmpty(View& view, std::string_view prefix, std::string_vie
     // tombstones of every sibling removed before: O(n^2) for a directory.
     it->Seek(ignore_end);
     if (it->Valid()) return false;
+    *status = it->status();
+    if (!status->ok()) return false;
   }
-  for (it->Seek(prefix); it->Valid(); it->Seek(ignore_end)) {
-    if (outside_ignored(it->key())) return false;
-    if (ignore_end <= it->key()) break;
-  }
+  // Nothing is left past the removed key: any key before it is a sibling.
+  it->Seek(prefix);
+  if (it->Valid() && outside_ignored(it->key())) return false;
   *status = it->status();
   if (!status->ok()) return false;
   if (kv::ColumnFamily* cf = view.meta.load()) {

@@ -12,8 +12,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -26,11 +24,11 @@
 #include "fs/filesystem.h"
 #include "kv/rocks_store.h"
 #include "kv/store.h"
+#include "tests/kv/admin_test_util.h"
 
 namespace rocksfs::fs {
 namespace {
 
-namespace stdfs = std::filesystem;
 using namespace std::chrono_literals;
 
 // A one-shot meeting point: a thread arrives and waits until released.
@@ -144,11 +142,8 @@ class CountingKernelCache : public KernelCache {
 class OpenCommitRaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (stdfs::temp_directory_path() / "open_commit_race-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     kv::RocksOpenOptions open;
-    open.path = dir_ + "/db";
+    open.path = dir_.Sub("db");
     open.create_if_missing = true;
     open.block_cache_bytes = 8 << 20;
     open.statistics = false;
@@ -171,12 +166,6 @@ class OpenCommitRaceTest : public ::testing::Test {
     fs_->Release(created.fh);
     node_ = entry.node;
   }
-  void TearDown() override {
-    fs_.reset();
-    store_.reset();
-    std::error_code ec;
-    stdfs::remove_all(dir_, ec);
-  }
 
   // Opens for writing, writes `value` over the whole file and closes, which
   // commits it.
@@ -198,7 +187,7 @@ class OpenCommitRaceTest : public ::testing::Test {
     return st.st_size;
   }
 
-  std::string dir_;
+  kv::testing::AdminTempDir dir_;  // destroyed last: after fs_ and store_
   std::unique_ptr<GatedStore> store_;
   CountingKernelCache kernel_;
   std::unique_ptr<Filesystem> fs_;
