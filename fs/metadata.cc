@@ -5,7 +5,19 @@
 namespace rocksfs::fs {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion1 = 1;  // mode, owner, times, xattrs
+constexpr uint8_t kVersion = 2;   // ... and a flags byte for ino, rdev, links
+
+// Version 2 flags: which optional fields follow.
+constexpr uint64_t kHasIno = 1;
+constexpr uint64_t kHasRdev = 2;
+constexpr uint64_t kHasLinks = 4;
+
+// Inos handed out by the mount are (1 << 63) | n with n small: rotated left
+// by one they encode as n * 2 + 1, a few bytes instead of ten. Hash inos
+// (top bit 0) rotate to an even number.
+uint64_t RotateLeft(uint64_t v) { return (v << 1) | (v >> 63); }
+uint64_t RotateRight(uint64_t v) { return (v >> 1) | (v << 63); }
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -64,6 +76,15 @@ std::string EncodeMetadata(const Metadata& meta) {
   // ctime and atime as deltas from mtime: usually 0, one byte each.
   PutVarint(&out, Zig(meta.ctime - meta.mtime));
   PutVarint(&out, Zig(meta.atime - meta.mtime));
+  uint64_t flags = (meta.ino ? kHasIno : 0) | (meta.rdev ? kHasRdev : 0) |
+                   (meta.links.empty() ? 0 : kHasLinks);
+  PutVarint(&out, flags);
+  if (meta.ino) PutVarint(&out, RotateLeft(meta.ino));
+  if (meta.rdev) PutVarint(&out, meta.rdev);
+  if (!meta.links.empty()) {
+    PutVarint(&out, meta.links.size());
+    for (const std::string& link : meta.links) PutBytes(&out, link);
+  }
   PutVarint(&out, meta.xattrs.size());
   for (const auto& [name, value] : meta.xattrs) {
     PutBytes(&out, name);
@@ -73,12 +94,13 @@ std::string EncodeMetadata(const Metadata& meta) {
 }
 
 bool DecodeMetadata(std::string_view in, Metadata* meta) {
-  if (in.empty() || static_cast<uint8_t>(in.front()) != kVersion) return false;
+  if (in.empty()) return false;
+  uint8_t version = static_cast<uint8_t>(in.front());
+  if (version != kVersion1 && version != kVersion) return false;
   in.remove_prefix(1);
   uint64_t mode, uid, gid, mtime, dctime, datime, nx;
   if (!GetVarint(&in, &mode) || !GetVarint(&in, &uid) || !GetVarint(&in, &gid) ||
-      !GetVarint(&in, &mtime) || !GetVarint(&in, &dctime) || !GetVarint(&in, &datime) ||
-      !GetVarint(&in, &nx)) {
+      !GetVarint(&in, &mtime) || !GetVarint(&in, &dctime) || !GetVarint(&in, &datime)) {
     return false;
   }
   Metadata m;
@@ -88,6 +110,28 @@ bool DecodeMetadata(std::string_view in, Metadata* meta) {
   m.mtime = Unzig(mtime);
   m.ctime = m.mtime + Unzig(dctime);
   m.atime = m.mtime + Unzig(datime);
+  if (version >= kVersion) {
+    uint64_t flags;
+    if (!GetVarint(&in, &flags) || (flags & ~(kHasIno | kHasRdev | kHasLinks))) return false;
+    uint64_t v;
+    if (flags & kHasIno) {
+      if (!GetVarint(&in, &v)) return false;
+      m.ino = RotateRight(v);
+    }
+    if (flags & kHasRdev) {
+      if (!GetVarint(&in, &v)) return false;
+      m.rdev = static_cast<dev_t>(v);
+    }
+    if (flags & kHasLinks) {
+      uint64_t n;
+      if (!GetVarint(&in, &n) || n > in.size()) return false;
+      m.links.resize(n);
+      for (std::string& link : m.links) {
+        if (!GetBytes(&in, &link)) return false;
+      }
+    }
+  }
+  if (!GetVarint(&in, &nx)) return false;
   for (uint64_t i = 0; i < nx; ++i) {
     std::string name, value;
     if (!GetBytes(&in, &name) || !GetBytes(&in, &value)) return false;
