@@ -73,6 +73,29 @@ NodeId InodeTable::Find(NodeId parent, NodeKind kind, std::string_view component
   return it == index_.end() ? 0 : it->second;
 }
 
+NodeId InodeTable::FindKey(NodeId anchor, std::string_view key) const {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(anchor);
+  const Node* node = it == nodes_.end() ? nullptr : it->second.get();
+  // Up to the view's root (where ComputeKeyLocked stops)...
+  while (node && node->id != kRootNode && !node->view_root && node->control == Control::kNone) {
+    auto p = nodes_.find(node->parent);
+    node = p == nodes_.end() ? nullptr : p->second.get();
+  }
+  if (!node) return 0;
+  // ...then down the key's components.
+  NodeId id = node->id;
+  while (true) {
+    size_t end = key.find(delimiter_);
+    NodeKind kind = end == std::string_view::npos ? NodeKind::kFile : NodeKind::kDirectory;
+    auto found = index_.find(IndexKey{id, kind, std::string(key.substr(0, end))});
+    if (found == index_.end()) return 0;
+    id = found->second;
+    if (kind == NodeKind::kFile) return id;
+    key.remove_prefix(end + 1);
+  }
+}
+
 void InodeTable::Forget(NodeId id, uint64_t count) {
   std::lock_guard lock(mutex_);
   auto it = nodes_.find(id);

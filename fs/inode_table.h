@@ -82,6 +82,10 @@ class InodeTable {
                         uint64_t lookups, ViewId view, bool view_root, Control control);
   // Finds an attached node without changing counts; 0 if none.
   NodeId Find(NodeId parent, NodeKind kind, std::string_view component) const;
+  // Finds the attached node of file key `key` in the view that node
+  // `anchor` belongs to, walking its components down from the view's root;
+  // 0 if the kernel holds no node for it (or anchor is gone).
+  NodeId FindKey(NodeId anchor, std::string_view key) const;
   // Drops `count` lookups; frees the node when nothing holds it.
   void Forget(NodeId id, uint64_t count);
 
