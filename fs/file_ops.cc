@@ -30,21 +30,6 @@ bool SameProcess(pid_t a, pid_t b) {
 }
 
 }  // namespace
-Metadata Filesystem::NewMeta(View& view, mode_t mode, const Caller& caller,
-                             const NodeInfo& parent) {
-  Metadata meta;
-  meta.mode = mode;
-  meta.uid = caller.uid;
-  meta.gid = caller.gid;
-  // A setgid directory hands its group down, and setgid to subdirectories.
-  Metadata parent_meta;
-  if (LoadMeta(view, DirMetaKey(parent.key), &parent_meta) && (parent_meta.mode & S_ISGID)) {
-    meta.gid = parent_meta.gid;
-    if (S_ISDIR(mode)) meta.mode |= S_ISGID;
-  }
-  meta.mtime = meta.ctime = meta.atime = NowNs();
-  return meta;
-}
 
 int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
   // The node's key and the value read under it must be of one moment: a
@@ -147,9 +132,12 @@ int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int fl
       batch.ExpectAbsent(view->data, child.key);
       batch.Put(view->data, child.key, std::string());
       if (!options_.nometa) {
-        if (int err = EnsureMeta(*view)) return err;
-        batch.Put(view->meta.load(), FileMetaKey(child.key),
-                  EncodeMetadata(NewMeta(*view, S_IFREG | (mode & 07777), caller, dir)));
+        Metadata meta;
+        if (int err = PrepareNewEntry(*view, S_IFREG | (mode & 07777), 0, caller, dir, &meta,
+                                      &batch)) {
+          return err;
+        }
+        batch.Put(view->meta.load(), FileMetaKey(child.key), EncodeMetadata(meta));
       }
       kv::Status s = view->store->Write({options_.sync}, batch);
       counters_.batches.fetch_add(1, std::memory_order_relaxed);
@@ -256,21 +244,21 @@ int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
     if (view.store->Get({}, view.data, info.key, &old).ok()) old_size = old.size();
   }
   kv::Batch batch;
-  batch.Put(view.data, info.key, handle->buffer);
   // mtime: the last write's time, unless an explicit mtime came after it.
   TimeNs modified = handle->modified.load();
+  std::optional<Metadata> meta;
   if (!options_.nometa) {
     if (int err = EnsureMeta(view)) return err;
-    Metadata meta = FileMetaOrDefaults(view, info.key);
-    if (modified != 0) meta.mtime = modified;
-    meta.ctime = NowNs();
+    meta = FileMetaOrDefaults(view, info.key);
+    if (modified != 0) meta->mtime = modified;
+    meta->ctime = NowNs();
     if (handle->kill_privileges) {
       // What the kernel's file_remove_privs does for a local filesystem.
-      meta.mode &= ~S_ISUID;
-      if ((meta.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) meta.mode &= ~S_ISGID;
+      meta->mode &= ~S_ISUID;
+      if ((meta->mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) meta->mode &= ~S_ISGID;
     }
-    batch.Put(view.meta.load(), FileMetaKey(info.key), EncodeMetadata(meta));
   }
+  PutValueForAllNames(view, info.key, meta ? &*meta : nullptr, handle->buffer, &batch);
   kv::Status s = view.store->Write({sync || options_.sync}, batch);
   if (!s.ok()) return Fail(s, "commit", info.key);
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
@@ -284,6 +272,7 @@ int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
   // meanwhile use direct I/O: this writer is still open. The value lock is
   // not held here: the kernel may wait for a page that a queued READ holds.)
   if (kernel_cache_) kernel_cache_->InvalidateInode(handle->node);
+  if (meta) OtherNamesChanged(handle->node, info.key, *meta, old_size);  // hard links
   return 0;
 }
 
@@ -385,34 +374,42 @@ int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t
   }
   if (node.detached) return 0;
   std::shared_lock ns(namespace_mutex_);
-  std::lock_guard value_lock(ValueLock(node.id));  // as in CommitLocked
+  std::unique_lock value_lock(ValueLock(node.id));  // as in CommitLocked
   kv::Value value;
   kv::Status s = view.store->Get({}, view.data, node.key, &value);
   if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", node.key);
   bool resized = value.size() != size;
   kv::Batch batch;
-  if (resized) {
-    std::string bytes(value.view().substr(0, size));
-    bytes.resize(size, '\0');
-    batch.Put(view.data, node.key, std::move(bytes));
-  }
+  std::optional<Metadata> meta;
   if (!options_.nometa) {
     // truncate(2) sets mtime and ctime even when the size stays.
     if (int err = EnsureMeta(view)) return err;
-    Metadata meta = FileMetaOrDefaults(view, node.key);
-    meta.mtime = meta.ctime = NowNs();
+    meta = FileMetaOrDefaults(view, node.key);
+    meta->mtime = meta->ctime = NowNs();
     batch.ExpectPresent(view.data, node.key);
-    batch.Put(view.meta.load(), FileMetaKey(node.key), EncodeMetadata(meta));
   } else if (!resized) {
     return 0;
+  }
+  if (resized) {
+    std::string bytes(value.view().substr(0, size));
+    bytes.resize(size, '\0');
+    PutValueForAllNames(view, node.key, meta ? &*meta : nullptr, bytes, &batch);
+  } else {
+    PutMetaForAllNames(view, node.key, *meta, &batch);
   }
   s = view.store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (s.IsConditionFailed()) return ENOENT;
   if (!s.ok()) return Fail(s, "truncate", node.key);
-  if (!resized) return 0;
-  inodes_.NoteCommit(node.id, value.size());
-  if (node.open_writers > 0) inodes_.SetWriterSize(node.id, size);
+  if (resized) {
+    inodes_.NoteCommit(node.id, value.size());
+    if (node.open_writers > 0) inodes_.SetWriterSize(node.id, size);
+  }
+  value_lock.unlock();
+  if (meta) {  // hard links
+    OtherNamesChanged(node.id, node.key, *meta,
+                      resized ? std::optional<uint64_t>(value.size()) : std::nullopt);
+  }
   return 0;
 }
 

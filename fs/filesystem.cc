@@ -57,6 +57,7 @@ ino_t StableIno(NodeKind kind, std::string_view key) {
   };
   mix(kind == NodeKind::kDirectory ? 'd' : 'f');
   for (char c : key) mix(static_cast<unsigned char>(c));
+  h &= ~kAllocatedInoBit;
   if (h <= kRootNode) h += 2;
   return static_cast<ino_t>(h);
 }
@@ -187,14 +188,6 @@ bool Filesystem::LoadNodeMeta(View& view, const NodeInfo& info, Metadata* meta) 
                   meta);
 }
 
-bool Filesystem::DirHasMarker(View& view, std::string_view prefix) {
-  kv::ColumnFamily* cf = view.meta.load();
-  if (!cf) return false;
-  bool exists = false;
-  kv::Status s = view.store->Exists({}, cf, DirMetaKey(prefix), &exists);
-  return s.ok() && exists;
-}
-
 bool Filesystem::DirHasMarkerBelow(View& view, std::string_view prefix) {
   // Its own marker, or the marker of any directory below it: a marker keeps
   // every ancestor directory alive too.
@@ -266,18 +259,27 @@ bool Filesystem::DirIsEmpty(View& view, std::string_view prefix, std::string_vie
   return status->ok();
 }
 
-void Filesystem::KeepParentAlive(View& view, std::string_view prefix,
-                                 std::string_view removed_key, kv::Batch* batch) {
-  if (prefix.empty() || options_.nometa || DirHasMarker(view, prefix)) return;
-  kv::Status s;
-  if (!DirIsEmpty(view, prefix, removed_key, &s) || !s.ok()) return;
-  if (EnsureMeta(view) != 0) return;
+Metadata Filesystem::DirMetaOrDefaults(View& view, std::string_view prefix) {
   Metadata meta;
+  if (LoadMeta(view, DirMetaKey(prefix), &meta)) return meta;
   meta.mode = S_IFDIR | options_.defaults.dir_mode;
   meta.uid = options_.defaults.uid;
   meta.gid = options_.defaults.gid;
-  meta.mtime = meta.ctime = meta.atime = NowNs();
+  meta.mtime = meta.ctime = meta.atime = view.default_time;
+  return meta;
+}
+
+void Filesystem::TouchDirectory(View& view, std::string_view prefix, Metadata meta, TimeNs now,
+                                kv::Batch* batch) {
+  if (options_.nometa || EnsureMeta(view) != 0) return;
+  meta.mtime = meta.ctime = now;
   batch->Put(view.meta.load(), DirMetaKey(prefix), EncodeMetadata(meta));
+}
+
+void Filesystem::TouchDirectory(View& view, std::string_view prefix, TimeNs now,
+                                kv::Batch* batch) {
+  if (options_.nometa) return;
+  TouchDirectory(view, prefix, DirMetaOrDefaults(view, prefix), now, batch);
 }
 
 int Filesystem::ResolveChild(View& view, const NodeInfo& parent, std::string_view name,
@@ -370,7 +372,7 @@ void Filesystem::FillAttr(const View& view, NodeKind kind, std::string_view key,
                           const Metadata* meta, struct stat* st) const {
   *st = {};
   const Defaults& d = options_.defaults;
-  st->st_ino = StableIno(kind, key);
+  st->st_ino = meta && meta->ino ? meta->ino : StableIno(kind, key);
   st->st_nlink = 1;  // 1 for directories too: "subdirectory count unknown"
   st->st_blksize = 4096;
   if (kind == NodeKind::kDirectory) {
@@ -385,14 +387,25 @@ void Filesystem::FillAttr(const View& view, NodeKind kind, std::string_view key,
   TimeNs mtime = view.default_time, ctime = view.default_time, atime = view.default_time;
   if (meta) {
     mode_t type = meta->mode & S_IFMT;
-    if (kind == NodeKind::kDirectory) type = S_IFDIR;
-    else if (type != S_IFLNK) type = S_IFREG;
+    if (kind == NodeKind::kDirectory) {
+      type = S_IFDIR;
+    } else if (type != S_IFLNK && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR &&
+               type != S_IFBLK) {
+      type = S_IFREG;
+    }
     st->st_mode = type | (meta->mode & 07777);
+    if (type == S_IFCHR || type == S_IFBLK) st->st_rdev = meta->rdev;
+    if (kind == NodeKind::kFile && !meta->links.empty()) st->st_nlink = meta->links.size();
     st->st_uid = meta->uid;
     st->st_gid = meta->gid;
     mtime = meta->mtime;
     ctime = meta->ctime;
     atime = meta->atime;
+    // A snapshot's root shows when the snapshot was taken (its store's
+    // creation time), not the last change to the root it copied.
+    if (kind == NodeKind::kDirectory && key.empty() && view.owned_store) {
+      mtime = ctime = atime = view.default_time;
+    }
   }
   if (view.read_only) st->st_mode &= ~(S_IWUSR | S_IWGRP | S_IWOTH);
   st->st_blocks = (st->st_size + 511) / 512;
@@ -617,12 +630,19 @@ int Filesystem::SetMeta(View& view, const NodeInfo& info,
   if (int err = change(&meta)) return err;
   meta.ctime = NowNs();
   kv::Batch batch;
-  batch.Put(view.meta.load(), meta_key, EncodeMetadata(meta));
-  if (info.kind == NodeKind::kFile) batch.ExpectPresent(view.data, info.key);
+  if (info.kind == NodeKind::kFile) {
+    PutMetaForAllNames(view, info.key, meta, &batch);  // one record for all names
+    batch.ExpectPresent(view.data, info.key);
+  } else {
+    batch.Put(view.meta.load(), meta_key, EncodeMetadata(meta));
+  }
   kv::Status s = view.store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (s.IsConditionFailed()) return ENOENT;
-  return s.ok() ? 0 : Fail(s, "set metadata", info.key);
+  if (!s.ok()) return Fail(s, "set metadata", info.key);
+  ns.unlock();
+  if (info.kind == NodeKind::kFile) OtherNamesChanged(info.id, info.key, meta);
+  return 0;
 }
 
 int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,

@@ -213,8 +213,11 @@ class Filesystem {
   // Commits what is still pending (e.g. mmap writes after close) and frees fh.
   void Release(uint64_t fh);
 
-  [[nodiscard]] int Mknod(NodeId parent, std::string_view name, mode_t mode, const Caller& caller,
-                          Entry* out);
+  // Regular files (type S_IFREG or none) as Create does; FIFOs, sockets and
+  // character and block devices (with `rdev`) as a key with an empty value
+  // and a record holding the type: EPERM under nometa, and for other types.
+  [[nodiscard]] int Mknod(NodeId parent, std::string_view name, mode_t mode, dev_t rdev,
+                          const Caller& caller, Entry* out);
   [[nodiscard]] int Mkdir(NodeId parent, std::string_view name, mode_t mode, const Caller& caller,
                           Entry* out);
   [[nodiscard]] int Unlink(NodeId parent, std::string_view name);
@@ -225,7 +228,12 @@ class Filesystem {
   [[nodiscard]] int Symlink(std::string_view target, NodeId parent, std::string_view name,
                             const Caller& caller, Entry* out);
   [[nodiscard]] int Readlink(NodeId node, std::string* target);
-  [[nodiscard]] int Link(NodeId node, NodeId new_parent, std::string_view new_name);
+  // A hard link: a second key holding the same value, and the same record
+  // (mode, owner, times, st_ino, xattrs, and the list of every name) under
+  // each name; commits, truncates and metadata changes through any name
+  // write every name in one batch. Errors: EPERM for a directory or under
+  // nometa, EXDEV across views, EEXIST, ENOENT.
+  [[nodiscard]] int Link(NodeId node, NodeId new_parent, std::string_view new_name, Entry* out);
 
   [[nodiscard]] int OpenDir(NodeId node, uint64_t* fh);
   // Streams entries from `offset` (0 = start; otherwise a next_offset this
@@ -283,16 +291,19 @@ class Filesystem {
   int ResolveChild(View& view, const NodeInfo& parent, std::string_view name, Child* child);
   int ResolveHashed(View& view, const NodeInfo& parent, std::string_view name, Child* child);
   bool DirExists(View& view, std::string_view prefix, kv::Status* status);
-  // Exactly this directory's marker.
-  bool DirHasMarker(View& view, std::string_view prefix);
   // A marker for this directory or any directory below it.
   bool DirHasMarkerBelow(View& view, std::string_view prefix);
   bool DirIsEmpty(View& view, std::string_view prefix, std::string_view ignoring_key,
                   kv::Status* status);
-  // Adds a marker for `prefix` to `batch` when removing `removed_key` would
-  // leave that (implied) directory empty, so it outlives its last entry.
-  void KeepParentAlive(View& view, std::string_view prefix, std::string_view removed_key,
-                       kv::Batch* batch);
+  // The record of directory `prefix` or, without one, the defaults it shows.
+  Metadata DirMetaOrDefaults(View& view, std::string_view prefix);
+  // An entry of directory `prefix` was added, removed or renamed: adds its
+  // record with mtime and ctime `now` to `batch` (a directory without a
+  // record gets one, which also keeps it alive once its last key is gone).
+  // `meta`: its record as loaded. Nothing under nometa.
+  void TouchDirectory(View& view, std::string_view prefix, Metadata meta, TimeNs now,
+                      kv::Batch* batch);
+  void TouchDirectory(View& view, std::string_view prefix, TimeNs now, kv::Batch* batch);
 
   bool LoadMeta(View& view, std::string_view meta_key, Metadata* meta);
   // The record of a node: by its key, or the one kept for a detached file.
@@ -303,7 +314,43 @@ class Filesystem {
   int FillEntry(View& view, NodeId parent, const Child& child, Entry* out, uint64_t lookups);
   int StatKey(View& view, NodeKind kind, std::string_view key, const NodeInfo* node,
               struct stat* st);
-  Metadata NewMeta(View& view, mode_t mode, const Caller& caller, const NodeInfo& parent);
+  // New files, directories, symlinks and special files (namespace_ops.cc).
+  // REQUIRES: !options_.nometa.
+  // A fresh st_ino (kAllocatedInoBit set): numbers are reserved in blocks
+  // in the metadata column family's counter, so none is handed out twice,
+  // across remounts and crashes too.
+  int AllocateIno(View& view, uint64_t* ino);
+  // The record of a new entry of `parent`: the caller's owner (a setgid
+  // parent's group, and setgid for a subdirectory), a fresh ino, times now;
+  // adds the parent's new mtime and ctime to `batch`.
+  int PrepareNewEntry(View& view, mode_t mode, dev_t rdev, const Caller& caller,
+                      const NodeInfo& parent, Metadata* meta, kv::Batch* batch);
+  // A key holding `value` whose record says what it is (symlink, FIFO...).
+  int CreateTyped(NodeId parent, std::string_view name, mode_t mode, dev_t rdev,
+                  std::string_view value, const Caller& caller, Entry* out);
+
+  // Hard-link groups (hard_links.cc). A group's names hold equal values and
+  // equal records; meta.links lists them.
+  // Puts `meta` as the record of every name of key's group (meta.links, or
+  // `key` alone).
+  void PutMetaForAllNames(View& view, std::string_view key, const Metadata& meta,
+                          kv::Batch* batch);
+  // Puts `value`, and `meta` as the record, under every name of key's group:
+  // what a commit or truncate writes. `meta` nullptr (nometa): `key` alone,
+  // no record.
+  void PutValueForAllNames(View& view, std::string_view key, const Metadata* meta,
+                           std::string_view value, kv::Batch* batch);
+  // `key` leaves its group (unlink, or replaced by a rename): rewrites the
+  // records of the other names with the shorter list and ctime `now`.
+  void LeaveGroup(View& view, std::string_view key, const Metadata& meta, TimeNs now,
+                  kv::Batch* batch);
+  // After a write through `key` (of node `anchor`'s view): the kernel's
+  // attributes and pages of the group's other names are stale. With
+  // `old_size` the value changed: their open cached readers become stale
+  // readers of a value of that size, as in CommitLocked. REQUIRES: no
+  // value lock held (it takes the other nodes' ones).
+  void OtherNamesChanged(NodeId anchor, std::string_view key, const Metadata& meta,
+                         std::optional<uint64_t> old_size = std::nullopt);
 
   // REQUIRES: handle->mutex held.
   int CommitLocked(FileHandle* handle, bool sync);

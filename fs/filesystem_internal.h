@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "fs/filesystem.h"
 
@@ -24,6 +25,11 @@ struct Filesystem::View {
   bool read_only = false;
   TimeNs default_time = 0;     // times of keys without metadata
   std::mutex meta_create_mutex;
+  // Inos handed out to new files (AllocateIno): next_ino up to ino_limit
+  // (exclusive) is reserved in the metadata column family's counter.
+  std::mutex ino_mutex;
+  uint64_t next_ino = 0;
+  uint64_t ino_limit = 0;
 };
 
 // One open file. Writable handles buffer the whole value and commit it as one
@@ -95,8 +101,13 @@ uint64_t ToFh(T* handle) {
   return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(handle));
 }
 
-// Stable st_ino for a key: FNV-1a 64 of kind + key, never 0 or 1. The same
-// key has the same st_ino across remounts (git, rsync and make compare it).
+// Stable st_ino for a key without a stored ino: FNV-1a 64 of kind + key with
+// the top bit cleared (kAllocatedInoBit marks inos handed out by the mount),
+// never 0 or 1. The same key has the same st_ino across remounts (git, rsync
+// and make compare it).
 ino_t StableIno(NodeKind kind, std::string_view key);
+
+// The names of a file's hard-link group: meta.links, or `key` alone.
+std::vector<std::string> NamesOf(std::string_view key, const Metadata& meta);
 
 }  // namespace rocksfs::fs

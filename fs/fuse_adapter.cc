@@ -244,7 +244,7 @@ void OnRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void OnMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
   Guard(req, Op::kMknod, [&] {
     Entry entry;
-    int err = FsOf(req).Mknod(parent, name, mode, CallerOf(req), &entry);
+    int err = FsOf(req).Mknod(parent, name, mode, rdev, CallerOf(req), &entry);
     ReplyEntry(req, err, entry);
   });
 }
@@ -290,7 +290,11 @@ void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void OnLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
-  Guard(req, Op::kLink, [&] { fuse_reply_err(req, FsOf(req).Link(ino, new_parent, new_name)); });
+  Guard(req, Op::kLink, [&] {
+    Entry entry;
+    int err = FsOf(req).Link(ino, new_parent, new_name, &entry);
+    ReplyEntry(req, err, entry);
+  });
 }
 
 void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {

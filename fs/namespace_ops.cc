@@ -5,20 +5,106 @@
 #include <linux/fs.h>  // RENAME_NOREPLACE, RENAME_EXCHANGE
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <map>
 
 #include "fs/filesystem.h"
 #include "fs/filesystem_internal.h"
 
 namespace rocksfs::fs {
 
-int Filesystem::Mknod(NodeId parent, std::string_view name, mode_t mode, const Caller& caller,
-                      Entry* out) {
-  if (!S_ISREG(mode) && (mode & S_IFMT) != 0) return EPERM;  // no device nodes or FIFOs
-  OpenResult handle;
-  if (int err = Create(parent, name, mode, O_WRONLY | O_EXCL, caller, out, &handle)) return err;
-  Release(handle.fh);
+namespace {
+
+// A name of a hard-link group moved from `from` to `to`.
+void RenameLink(std::vector<std::string>* links, std::string_view from, std::string_view to) {
+  if (links->empty()) return;
+  for (std::string& link : *links) {
+    if (link == from) link = std::string(to);
+  }
+  std::sort(links->begin(), links->end());
+}
+
+bool HasLink(const Metadata& meta, std::string_view key) {
+  return std::find(meta.links.begin(), meta.links.end(), key) != meta.links.end();
+}
+
+// How many inos one write of the counter reserves: a remount skips what its
+// predecessor reserved and did not use.
+constexpr uint64_t kInoBlock = 1024;
+
+}  // namespace
+
+int Filesystem::AllocateIno(View& view, uint64_t* ino) {
+  std::lock_guard lock(view.ino_mutex);
+  if (view.next_ino == view.ino_limit) {
+    uint64_t next = view.next_ino;
+    kv::ColumnFamily* meta = view.meta.load();
+    if (next == 0) {
+      kv::Value value;
+      kv::Status s = view.store->Get({}, meta, kInoCounterKey, &value);
+      if (s.IsNotFound()) {
+        next = 1;
+      } else if (!s.ok()) {
+        return Fail(s, "read", kInoCounterKey);
+      } else {
+        std::string text(value.view());
+        char* end = nullptr;
+        next = std::strtoull(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || next == 0) {
+          spdlog::error("malformed ino counter '{}' in '{}'", text, view.meta_cf_name);
+          return EIO;
+        }
+      }
+    }
+    // The reservation reaches the log before any file that uses it: after a
+    // crash, recovery keeps a prefix of the log, so no ino comes back.
+    kv::Batch batch;
+    batch.Put(meta, std::string(kInoCounterKey), std::to_string(next + kInoBlock));
+    kv::Status s = view.store->Write({options_.sync}, batch);
+    counters_.batches.fetch_add(1, std::memory_order_relaxed);
+    if (!s.ok()) return Fail(s, "reserve inos", kInoCounterKey);
+    view.next_ino = next;
+    view.ino_limit = next + kInoBlock;
+  }
+  *ino = kAllocatedInoBit | view.next_ino++;
   return 0;
+}
+
+int Filesystem::PrepareNewEntry(View& view, mode_t mode, dev_t rdev, const Caller& caller,
+                                const NodeInfo& parent, Metadata* meta, kv::Batch* batch) {
+  if (int err = EnsureMeta(view)) return err;
+  Metadata m;
+  m.mode = mode;
+  m.uid = caller.uid;
+  m.gid = caller.gid;
+  m.rdev = rdev;
+  if (int err = AllocateIno(view, &m.ino)) return err;
+  // A setgid directory hands its group down, and setgid to subdirectories.
+  Metadata parent_meta = DirMetaOrDefaults(view, parent.key);
+  if (parent_meta.mode & S_ISGID) {
+    m.gid = parent_meta.gid;
+    if (S_ISDIR(mode)) m.mode |= S_ISGID;
+  }
+  m.mtime = m.ctime = m.atime = NowNs();
+  TouchDirectory(view, parent.key, std::move(parent_meta), m.mtime, batch);
+  *meta = std::move(m);
+  return 0;
+}
+
+int Filesystem::Mknod(NodeId parent, std::string_view name, mode_t mode, dev_t rdev,
+                      const Caller& caller, Entry* out) {
+  mode_t type = mode & S_IFMT;
+  if (type == 0 || type == S_IFREG) {
+    OpenResult handle;
+    if (int err = Create(parent, name, mode, O_WRONLY | O_EXCL, caller, out, &handle)) return err;
+    Release(handle.fh);
+    return 0;
+  }
+  if (type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR && type != S_IFBLK) return EPERM;
+  if (type != S_IFCHR && type != S_IFBLK) rdev = 0;
+  return CreateTyped(parent, name, type | (mode & 07777), rdev, "", caller, out);
 }
 
 int Filesystem::Mkdir(NodeId parent, std::string_view name, mode_t mode, const Caller& caller,
@@ -39,9 +125,11 @@ int Filesystem::Mkdir(NodeId parent, std::string_view name, mode_t mode, const C
   // Nowhere to persist an empty directory: fail rather than claim a
   // directory that would not survive (SPEC: nometa is a pure view).
   if (options_.nometa) return EPERM;
-  if (int err = EnsureMeta(*view)) return err;
-  Metadata meta = NewMeta(*view, S_IFDIR | (mode & 07777), caller, dir);
   kv::Batch batch;
+  Metadata meta;
+  if (int err = PrepareNewEntry(*view, S_IFDIR | (mode & 07777), 0, caller, dir, &meta, &batch)) {
+    return err;
+  }
   batch.Put(view->meta.load(), DirMetaKey(child.prefix), EncodeMetadata(meta));
   kv::Status s = view->store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
@@ -54,6 +142,13 @@ int Filesystem::Mkdir(NodeId parent, std::string_view name, mode_t mode, const C
 int Filesystem::Symlink(std::string_view target, NodeId parent, std::string_view name,
                         const Caller& caller, Entry* out) {
   *out = {};
+  if (target.size() > options_.max_value_size) return ENAMETOOLONG;
+  return CreateTyped(parent, name, S_IFLNK | 0777, 0, target, caller, out);
+}
+
+int Filesystem::CreateTyped(NodeId parent, std::string_view name, mode_t mode, dev_t rdev,
+                            std::string_view value, const Caller& caller, Entry* out) {
+  *out = {};
   NodeInfo dir;
   if (!inodes_.Get(parent, &dir) || dir.detached) return ENOENT;
   if (dir.control != Control::kNone) return EACCES;
@@ -61,30 +156,26 @@ int Filesystem::Symlink(std::string_view target, NodeId parent, std::string_view
   auto view = ViewOf(dir);
   if (!view) return ENOENT;
   if (int err = CheckWritable(*view)) return err;
-  if (options_.nometa) return EPERM;  // a symlink is a key plus its type in metadata
-  if (target.size() > options_.max_value_size) return ENAMETOOLONG;
+  if (options_.nometa) return EPERM;  // the key's type lives in its record
   if (int err = EnsureMeta(*view)) return err;
   std::shared_lock ns(namespace_mutex_);
   Child child;
   if (int err = ResolveChild(*view, dir, name, &child)) return err == ENOENT ? EINVAL : err;
   if (child.is_dir() || child.file_exists) return EEXIST;
   if (child.hashed || child.role != NameRole::kPlain) return EINVAL;
-  Metadata meta = NewMeta(*view, S_IFLNK | 0777, caller, dir);
   kv::Batch batch;
+  Metadata meta;
+  if (int err = PrepareNewEntry(*view, mode, rdev, caller, dir, &meta, &batch)) return err;
   batch.ExpectAbsent(view->data, child.key);
-  batch.Put(view->data, child.key, std::string(target));
+  batch.Put(view->data, child.key, std::string(value));
   batch.Put(view->meta.load(), FileMetaKey(child.key), EncodeMetadata(meta));
   kv::Status s = view->store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (s.IsConditionFailed()) return EEXIST;
-  if (!s.ok()) return Fail(s, "symlink", child.key);
+  if (!s.ok()) return Fail(s, S_ISLNK(mode) ? "symlink" : "mknod", child.key);
   out->node = inodes_.Acquire(parent, NodeKind::kFile, child.component, 1);
-  FillAttr(*view, NodeKind::kFile, child.key, target.size(), &meta, &out->attr);
+  FillAttr(*view, NodeKind::kFile, child.key, value.size(), &meta, &out->attr);
   return 0;
-}
-
-int Filesystem::Link(NodeId node, NodeId new_parent, std::string_view new_name) {
-  return EPERM;  // a key has one path: no hard links
 }
 
 int Filesystem::Unlink(NodeId parent, std::string_view name) {
@@ -102,16 +193,25 @@ int Filesystem::Unlink(NodeId parent, std::string_view name) {
   if (!child.is_file()) return ENOENT;
   // An open descriptor keeps the file's attributes (fstat, fchmod).
   RememberDetached(*view, inodes_.Find(parent, NodeKind::kFile, child.component), child.key);
+  TimeNs now = NowNs();
   kv::Batch batch;
   batch.ExpectPresent(view->data, child.key);
   batch.Delete(view->data, child.key);
-  if (view->meta.load()) batch.Delete(view->meta.load(), FileMetaKey(child.key));
-  KeepParentAlive(*view, dir.key, child.key, &batch);
+  Metadata meta;
+  bool has_meta = false;
+  if (kv::ColumnFamily* cf = view->meta.load()) {
+    batch.Delete(cf, FileMetaKey(child.key));
+    has_meta = LoadMeta(*view, FileMetaKey(child.key), &meta);
+    if (has_meta) LeaveGroup(*view, child.key, meta, now, &batch);
+  }
+  TouchDirectory(*view, dir.key, now, &batch);
   kv::Status s = view->store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (s.IsConditionFailed()) return ENOENT;
   if (!s.ok()) return Fail(s, "unlink", child.key);
   inodes_.Detach(parent, NodeKind::kFile, child.component);
+  ns.unlock();
+  if (has_meta) OtherNamesChanged(parent, child.key, meta);  // one link fewer
   return 0;
 }
 
@@ -134,7 +234,7 @@ int Filesystem::Rmdir(NodeId parent, std::string_view name) {
     batch.ExpectRangeEmpty(meta, marker + '\0', kv::PrefixSuccessor(marker));
     batch.Delete(meta, marker);
   }
-  KeepParentAlive(*view, dir.key, child.prefix, &batch);
+  TouchDirectory(*view, dir.key, NowNs(), &batch);
   kv::Status s = view->store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (s.IsConditionFailed()) return ENOTEMPTY;
@@ -177,6 +277,13 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
   // Documented: RENAME_EXCHANGE swaps two keys' values, never subtrees.
   if ((flags & RENAME_EXCHANGE) && (src.is_dir() || dst.is_dir())) return EINVAL;
 
+  // A rename changes the moved entries' ctime and their directories' mtime
+  // and ctime, so each gets a record (a key without one starts from the
+  // defaults it showed, and keeps the st_ino it showed).
+  if (!options_.nometa) {
+    if (int err = EnsureMeta(*view)) return err;
+  }
+
   if (src.is_dir()) {
     // "x%@" names the value of key x, never a directory.
     if (dst.role != NameRole::kPlain) return EINVAL;
@@ -188,27 +295,47 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
     return RenameDirectory(*view, src_dir, src, dst_dir, dst);
   }
 
-  // A file (or symlink).
+  // A file (or symlink, or special file).
   if (dst.is_dir()) return EISDIR;
   if (dst.key == src.key) return 0;
-  // A rename changes the moved files' ctime, so each gets a record (a key
-  // without one starts from the defaults it showed).
-  if (!options_.nometa) {
-    if (int err = EnsureMeta(*view)) return err;
-  }
   kv::ColumnFamily* meta = view->meta.load();
   TimeNs now = NowNs();
+  Metadata src_meta, dst_meta;
+  // Two names of one hard-link group. rename(2) would do nothing, but the
+  // kernel holds a node per name, and moves src's over dst's: src's name
+  // goes, as if unlinked (an exchange swaps the two nodes and no data).
+  bool same_file = false;
+  if (meta) {
+    src_meta = FileMetaOrDefaults(*view, src.key);
+    if (src_meta.ino == 0) src_meta.ino = StableIno(NodeKind::kFile, src.key);
+    src_meta.ctime = now;
+    same_file = dst.is_file() && HasLink(src_meta, dst.key);
+    if (dst.is_file() && !same_file) {
+      dst_meta = FileMetaOrDefaults(*view, dst.key);
+      if (dst_meta.ino == 0) dst_meta.ino = StableIno(NodeKind::kFile, dst.key);
+      dst_meta.ctime = now;
+    }
+  }
   kv::Batch batch;
   if (flags & RENAME_EXCHANGE) {
-    batch.Put(view->data, src.key, std::string(dst.value.view()));
-    batch.Put(view->data, dst.key, std::string(src.value.view()));
-    if (meta) {
-      Metadata src_meta = FileMetaOrDefaults(*view, src.key);
-      Metadata dst_meta = FileMetaOrDefaults(*view, dst.key);
-      src_meta.ctime = dst_meta.ctime = now;
-      batch.Put(meta, FileMetaKey(src.key), EncodeMetadata(dst_meta));
-      batch.Put(meta, FileMetaKey(dst.key), EncodeMetadata(src_meta));
+    if (!same_file) {
+      batch.Put(view->data, src.key, std::string(dst.value.view()));
+      batch.Put(view->data, dst.key, std::string(src.value.view()));
     }
+    if (meta && !same_file) {
+      RenameLink(&src_meta.links, src.key, dst.key);
+      RenameLink(&dst_meta.links, dst.key, src.key);
+      PutMetaForAllNames(*view, src.key, dst_meta, &batch);
+      PutMetaForAllNames(*view, dst.key, src_meta, &batch);
+    }
+  } else if (same_file) {
+    RememberDetached(*view, inodes_.Find(new_parent, NodeKind::kFile, dst.component), dst.key);
+    batch.ExpectPresent(view->data, src.key);
+    batch.Delete(view->data, src.key);
+    batch.Delete(meta, FileMetaKey(src.key));
+    LeaveGroup(*view, src.key, src_meta, now, &batch);
+    src_meta.links.erase(std::remove(src_meta.links.begin(), src_meta.links.end(), src.key),
+                         src_meta.links.end());
   } else {
     if (dst.is_file()) {
       RememberDetached(*view, inodes_.Find(new_parent, NodeKind::kFile, dst.component), dst.key);
@@ -216,13 +343,14 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
     batch.Delete(view->data, src.key);
     batch.Put(view->data, dst.key, std::string(src.value.view()));
     if (meta) {
-      Metadata src_meta = FileMetaOrDefaults(*view, src.key);
-      src_meta.ctime = now;
+      if (dst.is_file()) LeaveGroup(*view, dst.key, dst_meta, now, &batch);
+      RenameLink(&src_meta.links, src.key, dst.key);
       batch.Delete(meta, FileMetaKey(src.key));
-      batch.Put(meta, FileMetaKey(dst.key), EncodeMetadata(src_meta));
+      PutMetaForAllNames(*view, dst.key, src_meta, &batch);
     }
-    if (src_dir.key != dst_dir.key) KeepParentAlive(*view, src_dir.key, src.key, &batch);
   }
+  TouchDirectory(*view, src_dir.key, now, &batch);
+  if (dst_dir.key != src_dir.key) TouchDirectory(*view, dst_dir.key, now, &batch);
   kv::Status s = view->store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (!s.ok()) return Fail(s, "rename", src.key);
@@ -237,6 +365,14 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
   } else {
     inodes_.Detach(new_parent, NodeKind::kFile, dst.component);
     if (src_node) inodes_.Move(src_node, new_parent, dst.component);
+  }
+  ns.unlock();
+  // The other names of both groups: ctime, and for the replaced file's
+  // group the link count.
+  if (meta) {
+    OtherNamesChanged(parent, dst.key, src_meta);
+    if (flags & RENAME_EXCHANGE) OtherNamesChanged(parent, src.key, dst_meta);
+    else OtherNamesChanged(parent, dst.key, dst_meta);
   }
   return 0;
 }
@@ -255,8 +391,12 @@ int Filesystem::RenameDirectory(View& view, const NodeInfo& src_dir, const Child
   auto too_big = [&] {
     return keys > options_.max_rename_keys || batch.ByteSize() > options_.max_rename_bytes;
   };
+  // Hard-link groups with a name in the subtree, by their first name (every
+  // name holds the same list): their lists change.
+  std::map<std::string, Metadata> groups;
   // Move every key of the subtree, and its metadata records.
-  auto move_range = [&](kv::ColumnFamily* cf, const std::string& from, const std::string& to) {
+  auto move_range = [&](kv::ColumnFamily* cf, const std::string& from, const std::string& to,
+                        bool file_records) {
     kv::ScanOptions scan;
     scan.lower_bound = from;
     scan.upper_bound = kv::PrefixSuccessor(from);
@@ -267,18 +407,41 @@ int Filesystem::RenameDirectory(View& view, const NodeInfo& src_dir, const Child
       batch.Delete(cf, std::string(key));
       batch.Put(cf, to + std::string(key.substr(from.size())), std::string(it->value()));
       ++keys;
+      Metadata record;
+      if (file_records && DecodeMetadata(it->value(), &record) && !record.links.empty()) {
+        groups.emplace(record.links.front(), std::move(record));
+      }
     }
     return it->status();
   };
   kv::ColumnFamily* meta = view.meta.load();
   if (meta && dst.is_dir()) batch.Delete(meta, DirMetaKey(dst.prefix));
-  kv::Status s = move_range(view.data, src.prefix, dst.prefix);
-  if (s.ok() && meta) s = move_range(meta, DirMetaKey(src.prefix), DirMetaKey(dst.prefix));
-  if (s.ok() && meta) s = move_range(meta, FileMetaKey(src.prefix), FileMetaKey(dst.prefix));
+  kv::Status s = move_range(view.data, src.prefix, dst.prefix, false);
+  if (s.ok() && meta) s = move_range(meta, DirMetaKey(src.prefix), DirMetaKey(dst.prefix), false);
+  if (s.ok() && meta) {
+    s = move_range(meta, FileMetaKey(src.prefix), FileMetaKey(dst.prefix), true);
+  }
   if (!s.ok()) return Fail(s, "scan for rename", src.prefix);
-  Metadata dir_meta;
-  if (meta && LoadMeta(view, DirMetaKey(src.prefix), &dir_meta)) {
-    dir_meta.ctime = NowNs();  // overrides the record moved above
+  // Every name of a moved group, inside the subtree (overriding the record
+  // moved above) or outside it, holds the new list.
+  for (auto& [first, group] : groups) {
+    for (std::string& link : group.links) {
+      if (link.compare(0, src.prefix.size(), src.prefix) == 0) {
+        link = dst.prefix + link.substr(src.prefix.size());
+      }
+    }
+    std::sort(group.links.begin(), group.links.end());
+    PutMetaForAllNames(view, group.links.front(), group, &batch);
+    keys += group.links.size();
+  }
+  TimeNs now = NowNs();
+  if (meta) {
+    // The directory keeps its st_ino (one without a record: the hash of its
+    // old prefix). Directories and keys below it without a record show the
+    // hash of their new path.
+    Metadata dir_meta = DirMetaOrDefaults(view, src.prefix);
+    if (dir_meta.ino == 0) dir_meta.ino = StableIno(NodeKind::kDirectory, src.prefix);
+    dir_meta.ctime = now;  // overrides the record moved above
     batch.Put(meta, DirMetaKey(dst.prefix), EncodeMetadata(dir_meta));
   }
   if (too_big()) {
@@ -286,7 +449,8 @@ int Filesystem::RenameDirectory(View& view, const NodeInfo& src_dir, const Child
                  options_.max_rename_keys, options_.max_rename_bytes);
     return EXDEV;
   }
-  if (src_dir.key != dst_dir.key) KeepParentAlive(view, src_dir.key, src.prefix, &batch);
+  TouchDirectory(view, src_dir.key, now, &batch);
+  if (dst_dir.key != src_dir.key) TouchDirectory(view, dst_dir.key, now, &batch);
   s = view.store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   if (!s.ok()) return Fail(s, "rename", src.prefix);

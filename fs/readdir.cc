@@ -76,9 +76,15 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
     if (off >= (dot[1] ? 2 : 1)) continue;
     DirEntry entry;
     entry.name = dot;
-    entry.attr.st_mode = S_IFDIR;
-    entry.attr.st_ino = dot[1] ? 0 : StableIno(NodeKind::kDirectory, prefix);
-    if (plus) FillAttr(view, NodeKind::kDirectory, prefix, 0, nullptr, &entry.attr);
+    Metadata meta;
+    bool has_meta = (plus || !dot[1]) && LoadMeta(view, DirMetaKey(prefix), &meta);
+    FillAttr(view, NodeKind::kDirectory, prefix, 0, has_meta ? &meta : nullptr, &entry.attr);
+    if (!plus) {
+      struct stat brief {};
+      brief.st_mode = S_IFDIR;
+      brief.st_ino = dot[1] ? 0 : entry.attr.st_ino;
+      entry.attr = brief;
+    }
     if (!fill(entry, next)) return 0;
     off = next;
   }
@@ -190,12 +196,11 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
       continue;
     }
     NodeKind kind = c.is_dir ? NodeKind::kDirectory : NodeKind::kFile;
+    // The record, for st_ino and the type (a directory's too: its st_ino
+    // may be stored).
     Metadata meta;
-    bool has_meta = false;
-    if (plus || !c.is_dir) {
-      has_meta =
-          LoadMeta(view, c.is_dir ? DirMetaKey(c.position) : FileMetaKey(c.position), &meta);
-    }
+    bool has_meta =
+        LoadMeta(view, c.is_dir ? DirMetaKey(c.position) : FileMetaKey(c.position), &meta);
     FillAttr(view, kind, c.position, value_size, has_meta ? &meta : nullptr, &entry.attr);
     if (plus) {
       entry.node = inodes_.Acquire(handle->node, kind, c.component, 1);
