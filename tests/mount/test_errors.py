@@ -66,12 +66,13 @@ class BadInputTest(ErrnoTestCase):
             os.mkdir(m.path("m" * 255))
             self.assertIn("n" * 255, os.listdir(m.root))
 
-            # Hard links and device nodes.
-            self.assertErrno(errno.EPERM, os.link, m.path("d/f"), m.path("d/link"))
-            self.assertErrno(errno.EPERM, os.mkfifo, m.path("fifo"))
-            self.assertErrno(errno.EPERM, os.mknod, m.path("chr"), 0o600 | stat.S_IFCHR,
+            # Hard links of directories, and names that exist.
+            self.assertErrno(errno.EPERM, os.link, m.path("d"), m.path("dlink"))
+            self.assertErrno(errno.EEXIST, os.link, m.path("d/f"), m.path("d"))
+            self.assertErrno(errno.EEXIST, os.mkfifo, m.path("d/f"))
+            self.assertErrno(errno.EEXIST, os.mknod, m.path("d/f"), 0o600 | stat.S_IFCHR,
                              os.makedev(1, 3))
-            self.assertFalse(os.path.lexists(m.path("fifo")))
+            self.assertEqual(read(m.path("d/f")), b"content")
 
             # Directories.
             self.assertErrno(errno.ENOTEMPTY, os.rmdir, m.path("d"))

@@ -15,9 +15,9 @@ tool is not installed (scripts/setup.sh installs both).
   --filename uses the POSIX portable character set (its default random
   names include '%' followed by hex digits, which rocksfs refuses with
   EINVAL when they are not the canonical escape of a key, by design).
-  Hard links, mknod and shared writable mappings, which rocksfs refuses,
-  are not used by these stressors' --verify paths (the link and mknod
-  stressors are left out).
+  Shared writable mappings, which rocksfs refuses, are not used by these
+  stressors' --verify paths (the link and mknod stressors are left out;
+  tests/mount/test_links_and_special_files.py covers those calls).
 The daemon must be alive and answering afterwards, and the DB must pass
 `ldb checkconsistency`.
 """
