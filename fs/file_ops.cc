@@ -1,47 +1,74 @@
-// Filesystem: open files, reads, buffered writes and their commit.
+// Filesystem: open files, their shared state, reads, writes and commits.
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <fstream>
+#include <chrono>
 #include <cstring>
 
 #include "fs/filesystem.h"
 #include "fs/filesystem_internal.h"
 
 namespace rocksfs::fs {
-namespace {
 
-// The thread group (process) of a thread, from /proc; 0 if unknown.
-pid_t ProcessOf(pid_t tid) {
-  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Tgid:", 0) == 0) return static_cast<pid_t>(std::atol(line.c_str() + 5));
+std::shared_ptr<Filesystem::OpenFile> Filesystem::AcquireOpenFile(
+    const std::shared_ptr<View>& view, NodeId node, bool writable) {
+  std::lock_guard lock(open_files_mutex_);
+  auto& slot = open_files_[node];
+  if (!slot) {
+    slot = std::make_shared<OpenFile>();
+    slot->node = node;
+    slot->view = view;
+    open_file_count_.store(open_files_.size(), std::memory_order_relaxed);
   }
+  slot->handles++;
+  if (writable) slot->writers++;
+  return slot;
+}
+
+void Filesystem::ReleaseOpenFile(const std::shared_ptr<OpenFile>& file, bool writable) {
+  std::lock_guard lock(open_files_mutex_);
+  if (writable && file->writers > 0) file->writers--;
+  if (--file->handles > 0) return;
+  auto it = open_files_.find(file->node);
+  if (it != open_files_.end() && it->second == file) open_files_.erase(it);
+  open_file_count_.store(open_files_.size(), std::memory_order_relaxed);
+}
+
+std::shared_ptr<Filesystem::OpenFile> Filesystem::FindOpenFile(NodeId node) {
+  if (open_file_count_.load(std::memory_order_relaxed) == 0) return nullptr;
+  std::lock_guard lock(open_files_mutex_);
+  auto it = open_files_.find(node);
+  return it == open_files_.end() ? nullptr : it->second;
+}
+
+int Filesystem::LoadLocked(OpenFile& file, const NodeInfo& info) {
+  if (file.loaded) return 0;
+  // Unlinked before its first open (the kernel held the node): no value.
+  if (!info.detached) {
+    kv::Status s = file.view->store->Get({}, file.view->data, info.key, &file.value);
+    if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", info.key);
+  }
+  file.loaded = true;
   return 0;
 }
 
-bool SameProcess(pid_t a, pid_t b) {
-  if (a == 0 || b == 0 || a == b) return true;
-  pid_t pa = ProcessOf(a);
-  return pa != 0 && pa == ProcessOf(b);
+void Filesystem::ApplyOpenFile(NodeId node, struct stat* st) {
+  std::shared_ptr<OpenFile> file = FindOpenFile(node);
+  if (!file) return;
+  std::shared_lock lock(file->mutex);
+  if (!file->loaded) return;
+  st->st_size = static_cast<off_t>(file->bytes().size());
+  st->st_blocks = (st->st_size + 511) / 512;
+  auto set = [](struct timespec* ts, TimeNs t) {
+    ts->tv_sec = static_cast<time_t>(t / 1000000000);
+    ts->tv_nsec = static_cast<long>(t % 1000000000);
+  };
+  if (file->mtime != 0) set(&st->st_mtim, file->mtime);
+  if (file->ctime != 0) set(&st->st_ctim, file->ctime);
 }
 
-}  // namespace
-
-int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
-  // The node's key and the value read under it must be of one moment: a
-  // rename that replaced the name in between would pin the new value on
-  // the old node, whose size the kernel still holds, and readers would get
-  // the new value cut at the old size. Renames and unlinks hold this lock
-  // exclusively. (REQUIRES: not held by the caller.)
-  std::shared_lock ns(namespace_mutex_);
-  // The value read, the reader's commit version and its use of the page
-  // cache must also be of one moment with respect to commits, and a writer
-  // must not appear between a reader's check for writers and its count.
-  std::lock_guard value_lock(ValueLock(node));
+int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.kind == NodeKind::kDirectory) return EISDIR;
@@ -52,8 +79,8 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
     // back: no page cache.
     auto handle = std::make_unique<FileHandle>();
     handle->node = node;
-    handle->value = kv::Value::Copy(StatsText());
-    inodes_.OpenHandle(node, false, handle->value.size());
+    handle->control_text = kv::Value::Copy(StatsText());
+    inodes_.OpenHandle(node);
     out->fh = ToFh(handle.release());
     out->keep_cache = false;
     out->noflush = true;
@@ -72,40 +99,29 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out, pid_t opener) {
   }
   auto handle = std::make_unique<FileHandle>();
   handle->node = node;
-  handle->view = view;
-  handle->opener = opener;
   handle->writable = writable;
-  handle->append = (flags & O_APPEND) != 0;
-  if (writable && (flags & O_TRUNC)) {
-    handle->dirty = true;  // an O_TRUNC open commits the empty file at close
-    handle->modified = NowNs();
-  } else if (!info.detached) {
-    // Another writer's uncommitted bytes are not ours to see: every opener
-    // starts from the committed value.
-    kv::Value value;
-    kv::Status s = view->store->Get({}, view->data, info.key, &value);
-    if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", info.key);
-    if (writable) {
-      handle->buffer.assign(value.view());
-    } else {
-      handle->value = std::move(value);
+  handle->file = AcquireOpenFile(view, node, writable);
+  inodes_.OpenHandle(node);
+  int err = 0;
+  {
+    OpenFile& file = *handle->file;
+    std::unique_lock lock(file.mutex);
+    err = LoadLocked(file, info);
+    if (!err && writable && (flags & O_TRUNC) && !file.bytes().empty()) {
+      file.Mutable().clear();
+      if (!file.dirty) file.dirty_since = NowNs();
+      file.dirty = true;
+      file.mtime = file.ctime = NowNs();
     }
   }
-  uint64_t size = writable ? handle->buffer.size() : handle->value.size();
-  inodes_.OpenHandle(node, writable, size);
-  if (writable) {
-    std::lock_guard lock(writers_mutex_);
-    handle->open_seq = ++writer_opens_;
-    writers_.emplace(node, handle.get());
+  if (err) {
+    ReleaseOpenFile(handle->file, writable);
+    inodes_.CloseHandle(node);
+    return err;
   }
-  // A reader shares the page cache unless a writer is open (whose writes
-  // move the kernel's i_size) or a reader that predates the latest commit is
-  // still open (its pages may be of the old value).
-  handle->cached = !writable && info.open_writers == 0 &&
-                   inodes_.OpenCachedReader(node, &handle->version);
   out->keep_cache = !options_.secondary;  // a secondary's data changes under us
   out->noflush = !writable;
-  out->direct_io = !handle->cached;
+  out->direct_io = false;
   out->fh = ToFh(handle.release());
   return 0;
 }
@@ -151,29 +167,30 @@ int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int fl
     }
   }
   if (int err = FillEntry(*view, parent, child, entry, 1)) return err;
-  if (int err = Open(entry->node, flags, out, caller.pid)) {
+  if (int err = Open(entry->node, flags, out)) {
     Forget(entry->node, 1);
     *entry = {};
     return err;
   }
-  if (flags & O_TRUNC) entry->attr.st_size = 0, entry->attr.st_blocks = 0;
+  ApplyOpenFile(entry->node, &entry->attr);  // an existing file opened with O_TRUNC
   return 0;
 }
 
 int Filesystem::Read(NodeId node, uint64_t fh, uint64_t offset, size_t size, ReadResult* out) {
   if (fh != 0) {
     FileHandle* handle = FileHandleFrom(fh);
-    if (!handle->writable) {
-      // Close-to-open: a reader keeps the value it opened, even past a
-      // commit (then it is stale, and no new reader uses the page cache).
-      out->data = handle->value.Sub(offset, size);
+    if (!handle->file) {
+      out->data = handle->control_text.Sub(offset, size);
+      return 0;
+    }
+    OpenFile& file = *handle->file;
+    std::shared_lock lock(file.mutex);
+    if (!file.changed) {
+      out->data = file.value.Sub(offset, size);  // shares the committed value
+    } else if (offset < file.data.size()) {
+      out->data = kv::Value::Copy(std::string_view(file.data).substr(offset, size));
     } else {
-      std::lock_guard lock(handle->mutex);
-      if (offset >= handle->buffer.size()) {
-        out->data = kv::Value();
-      } else {
-        out->data = kv::Value::Copy(std::string_view(handle->buffer).substr(offset, size));
-      }
+      out->data = kv::Value();
     }
     counters_.bytes_read.fetch_add(out->data.size(), std::memory_order_relaxed);
     return 0;
@@ -196,106 +213,94 @@ int Filesystem::Read(NodeId node, uint64_t fh, uint64_t offset, size_t size, Rea
   return 0;
 }
 
-int Filesystem::Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written,
-                      uid_t writer_uid) {
+int Filesystem::Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written) {
   FileHandle* handle = FileHandleFrom(fh);
-  if (!handle || !handle->writable) return EBADF;
-  std::lock_guard lock(handle->mutex);
-  if (writer_uid != 0) handle->kill_privileges = true;
-  if (handle->append) offset = handle->buffer.size();
+  if (!handle || !handle->writable || !handle->file) return EBADF;
   uint64_t end = offset + data.size();
   if (end > options_.max_value_size || end < offset) return EFBIG;
-  if (end > handle->buffer.size()) handle->buffer.resize(end, '\0');
-  if (!data.empty()) std::memcpy(handle->buffer.data() + offset, data.data(), data.size());
-  handle->dirty = true;
-  handle->written = true;
-  handle->modified = NowNs();
-  inodes_.SetWriterSize(handle->node, handle->buffer.size());
+  OpenFile& file = *handle->file;
+  std::unique_lock lock(file.mutex);
+  std::string& bytes = file.Mutable();
+  if (end > bytes.size()) bytes.resize(end, '\0');
+  if (!data.empty()) std::memcpy(bytes.data() + offset, data.data(), data.size());
+  TimeNs now = NowNs();
+  if (!file.dirty) file.dirty_since = now;
+  file.dirty = true;
+  file.mtime = file.ctime = now;
   *written = data.size();
   counters_.bytes_written.fetch_add(data.size(), std::memory_order_relaxed);
   return 0;
 }
 
-int Filesystem::CommitLocked(FileHandle* handle, bool sync) {
-  View& view = *handle->view;
-  if (!handle->dirty) {
+int Filesystem::CommitLocked(OpenFile& file, bool sync, LinkedCommit* linked) {
+  View& view = *file.view;
+  if (!file.dirty) {
     if (!sync) return 0;
     kv::Status s = view.store->SyncWal();
     return s.ok() ? 0 : Fail(s, "sync WAL", "");
   }
+  // Under the namespace lock the node's key is the one it has now: a rename
+  // cannot move it between here and the write.
   std::shared_lock ns(namespace_mutex_);
-  // A reader opening now gets either the old value as a reader the commit
-  // makes stale, or the new value at the new version: never the new value
-  // counted at the old version, which the kernel would cut at the old size.
-  std::unique_lock value_lock(ValueLock(handle->node));
   NodeInfo info;
-  if (!inodes_.Get(handle->node, &info)) return ENOENT;
+  if (!inodes_.Get(file.node, &info)) return ENOENT;
   if (info.detached) {
-    // Unlinked while open: the bytes live on in this handle only.
-    handle->dirty = false;
+    // Unlinked while open: the bytes live on in memory only.
+    file.dirty = false;
     return 0;
   }
-  // Readers with the page cache open at the commit hold the old value: its
-  // size is what the kernel must keep seeing until they close. (Always read:
-  // a reader may open while this commit runs.)
-  uint64_t old_size = 0;
-  {
-    kv::Value old;
-    if (view.store->Get({}, view.data, info.key, &old).ok()) old_size = old.size();
-  }
   kv::Batch batch;
-  // mtime: the last write's time, unless an explicit mtime came after it.
-  TimeNs modified = handle->modified.load();
   std::optional<Metadata> meta;
   if (!options_.nometa) {
     if (int err = EnsureMeta(view)) return err;
     meta = FileMetaOrDefaults(view, info.key);
-    if (modified != 0) meta->mtime = modified;
-    meta->ctime = NowNs();
-    if (handle->kill_privileges) {
-      // What the kernel's file_remove_privs does for a local filesystem.
-      meta->mode &= ~S_ISUID;
-      if ((meta->mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) meta->mode &= ~S_ISGID;
-    }
+    if (file.mtime != 0) meta->mtime = file.mtime;
+    meta->ctime = file.ctime != 0 ? file.ctime : NowNs();
   }
-  PutValueForAllNames(view, info.key, meta ? &*meta : nullptr, handle->buffer, &batch);
+  PutValueForAllNames(view, info.key, meta ? &*meta : nullptr, file.bytes(), &batch);
   kv::Status s = view.store->Write({sync || options_.sync}, batch);
   if (!s.ok()) return Fail(s, "commit", info.key);
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
-  handle->dirty = false;
-  handle->kill_privileges = false;
-  handle->modified.compare_exchange_strong(modified, 0);
-  inodes_.NoteCommit(handle->node, old_size);
-  value_lock.unlock();
-  // Readers' cached pages and size are of the old value. (Readers opening
-  // meanwhile use direct I/O: this writer is still open. The value lock is
-  // not held here: the kernel may wait for a page that a queued READ holds.)
-  if (kernel_cache_) kernel_cache_->InvalidateInode(handle->node);
-  if (meta) OtherNamesChanged(handle->node, info.key, *meta, old_size);  // hard links
+  file.dirty = false;
+  file.mtime = file.ctime = 0;  // the record holds them now
+  if (meta && !meta->links.empty() && linked) {
+    linked->node = file.node;
+    linked->key = std::move(info.key);
+    linked->meta = std::move(*meta);
+    linked->value.assign(file.bytes());
+  }
   return 0;
 }
 
-int Filesystem::Flush(uint64_t fh, pid_t closer) {
+void Filesystem::NotifyLinked(const LinkedCommit& linked) {
+  if (linked.node != 0) OtherNamesChanged(linked.node, linked.key, linked.meta, &linked.value);
+}
+
+int Filesystem::Flush(uint64_t fh) {
   FileHandle* handle = FileHandleFrom(fh);
-  if (!handle || !handle->writable) return 0;
-  handle->flushed = true;
-  std::lock_guard lock(handle->mutex);
-  if (!handle->dirty) return 0;
-  if (!SameProcess(handle->opener, closer)) return 0;  // an inherited copy
-  return CommitLocked(handle, false);
+  if (!handle || !handle->writable || !handle->file) return 0;
+  LinkedCommit linked;
+  std::unique_lock lock(handle->file->mutex);
+  int err = CommitLocked(*handle->file, false, &linked);
+  lock.unlock();
+  NotifyLinked(linked);
+  return err;
 }
 
 int Filesystem::Fsync(uint64_t fh, bool datasync) {
   FileHandle* handle = FileHandleFrom(fh);
   if (!handle) return EBADF;
-  if (!handle->writable) {
-    kv::Store* store = handle->view ? handle->view->store : store_;
-    kv::Status s = store->SyncWal();
+  if (!handle->file) {
+    kv::Status s = store_->SyncWal();
     return s.ok() ? 0 : Fail(s, "sync WAL", "");
   }
-  std::lock_guard lock(handle->mutex);
-  return CommitLocked(handle, true);
+  LinkedCommit linked;
+  std::unique_lock lock(handle->file->mutex);
+  int err = CommitLocked(*handle->file, true, &linked);
+  lock.unlock();
+  NotifyLinked(linked);
+  return err;
 }
 
 int Filesystem::FsyncDir(NodeId node, bool datasync) {
@@ -313,104 +318,83 @@ int Filesystem::FsyncDir(NodeId node, bool datasync) {
 void Filesystem::Release(uint64_t fh) {
   FileHandle* handle = FileHandleFrom(fh);
   if (!handle) return;
-  {
-    std::lock_guard lock(handle->mutex);
-    if (handle->dirty) {
-      if (int err = CommitLocked(handle, false)) {
+  if (handle->file) {
+    if (handle->writable) {
+      LinkedCommit linked;
+      std::unique_lock lock(handle->file->mutex);
+      if (int err = CommitLocked(*handle->file, false, &linked)) {
         spdlog::error("writes to node {} were lost at release: errno {}", handle->node, err);
       }
+      lock.unlock();
+      NotifyLinked(linked);
     }
-  }
-  if (handle->cached && inodes_.CloseCachedReader(handle->node, handle->version)) {
-    // The last reader of an old value is gone: drop the pages it may have
-    // left before readers may use the page cache again.
-    if (kernel_cache_) kernel_cache_->InvalidateInode(handle->node);
-    inodes_.StaleReadersGone(handle->node);
-  }
-  if (handle->writable) {
-    std::lock_guard lock(writers_mutex_);
-    auto [first, last] = writers_.equal_range(handle->node);
-    for (auto it = first; it != last; ++it) {
-      if (it->second == handle) {
-        writers_.erase(it);
-        break;
-      }
-    }
+    ReleaseOpenFile(handle->file, handle->writable);
   }
   NodeId node = handle->node;
-  inodes_.CloseHandle(node, handle->writable);
+  inodes_.CloseHandle(node);
   delete handle;
   DropDetachedIfFreed(node);
 }
 
-int Filesystem::Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t size,
-                         pid_t caller) {
+int Filesystem::Truncate(const std::shared_ptr<View>& view, const NodeInfo& node, uint64_t size) {
   if (size > options_.max_value_size) return EFBIG;
-  FileHandle* handle = fh ? FileHandleFrom(fh) : nullptr;
-  if (!handle && size == 0 && caller != 0) {
-    // open(O_TRUNC): the kernel truncates by path (no fh) right after the
-    // open, in the opening thread. Its handle is the one that thread opened
-    // last, and it has seen no write and no close (FLUSH). A handle the
-    // thread closed may still be here, its RELEASE queued: a truncate then
-    // is truncate(2), committed at once. (Taking it for that handle's
-    // O_TRUNC lost the truncate, or the next open's O_TRUNC, and committed
-    // an empty file at its release.)
-    std::lock_guard lock(writers_mutex_);
-    auto [first, last] = writers_.equal_range(node.id);
-    for (auto it = first; it != last; ++it) {
-      FileHandle* candidate = it->second;
-      if (candidate->opener != caller || candidate->written || candidate->flushed) continue;
-      if (!handle || candidate->open_seq > handle->open_seq) handle = candidate;
+  // Through the shared state, opened for the call if need be: descriptors
+  // open now see the new size at once, and an open that starts meanwhile
+  // shares the result instead of reading the value being replaced.
+  std::shared_ptr<OpenFile> file = AcquireOpenFile(view, node.id, false);
+  int err = 0;
+  LinkedCommit linked;
+  {
+    std::unique_lock lock(file->mutex);
+    err = LoadLocked(*file, node);
+    if (!err) {
+      file->Mutable().resize(size, '\0');
+      TimeNs now = NowNs();
+      if (!file->dirty) file->dirty_since = now;
+      file->dirty = true;
+      file->mtime = file->ctime = now;  // truncate(2) sets them even when the size stays
+      uint32_t writers;
+      {
+        std::lock_guard count_lock(open_files_mutex_);
+        writers = file->writers;
+      }
+      if (writers == 0) err = CommitLocked(*file, false, &linked);
     }
   }
-  if (handle && handle->writable) {
-    std::lock_guard lock(handle->mutex);
-    handle->buffer.resize(size, '\0');
-    handle->dirty = true;
-    handle->written = true;
-    handle->modified = NowNs();
-    inodes_.SetWriterSize(handle->node, size);
-    return 0;
+  NotifyLinked(linked);
+  ReleaseOpenFile(file, false);
+  return err;
+}
+
+void Filesystem::RunCommitter() {
+  const auto interval = std::chrono::nanoseconds(options_.commit_interval_ns);
+  // Wake often enough that no change waits much past the interval.
+  const auto tick = std::max<std::chrono::nanoseconds>(
+      std::min<std::chrono::nanoseconds>(interval / 4, std::chrono::seconds(1)),
+      std::chrono::milliseconds(10));
+  std::unique_lock lock(committer_mutex_);
+  while (!committer_cv_.wait_for(lock, tick, [this] { return committer_stop_; })) {
+    lock.unlock();
+    std::vector<std::shared_ptr<OpenFile>> files;
+    {
+      std::lock_guard files_lock(open_files_mutex_);
+      for (const auto& [node, file] : open_files_) {
+        if (file->writers > 0) files.push_back(file);
+      }
+    }
+    TimeNs now = NowNs();
+    for (const auto& file : files) {
+      LinkedCommit linked;
+      std::unique_lock file_lock(file->mutex);
+      if (!file->dirty || now - file->dirty_since < options_.commit_interval_ns) continue;
+      if (int err = CommitLocked(*file, false, &linked)) {
+        spdlog::warn("periodic commit of node {} failed: errno {}", file->node, err);
+      }
+      file_lock.unlock();
+      NotifyLinked(linked);
+    }
+    lock.lock();
   }
-  if (node.detached) return 0;
-  std::shared_lock ns(namespace_mutex_);
-  std::unique_lock value_lock(ValueLock(node.id));  // as in CommitLocked
-  kv::Value value;
-  kv::Status s = view.store->Get({}, view.data, node.key, &value);
-  if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", node.key);
-  bool resized = value.size() != size;
-  kv::Batch batch;
-  std::optional<Metadata> meta;
-  if (!options_.nometa) {
-    // truncate(2) sets mtime and ctime even when the size stays.
-    if (int err = EnsureMeta(view)) return err;
-    meta = FileMetaOrDefaults(view, node.key);
-    meta->mtime = meta->ctime = NowNs();
-    batch.ExpectPresent(view.data, node.key);
-  } else if (!resized) {
-    return 0;
-  }
-  if (resized) {
-    std::string bytes(value.view().substr(0, size));
-    bytes.resize(size, '\0');
-    PutValueForAllNames(view, node.key, meta ? &*meta : nullptr, bytes, &batch);
-  } else {
-    PutMetaForAllNames(view, node.key, *meta, &batch);
-  }
-  s = view.store->Write({options_.sync}, batch);
-  counters_.batches.fetch_add(1, std::memory_order_relaxed);
-  if (s.IsConditionFailed()) return ENOENT;
-  if (!s.ok()) return Fail(s, "truncate", node.key);
-  if (resized) {
-    inodes_.NoteCommit(node.id, value.size());
-    if (node.open_writers > 0) inodes_.SetWriterSize(node.id, size);
-  }
-  value_lock.unlock();
-  if (meta) {  // hard links
-    OtherNamesChanged(node.id, node.key, *meta,
-                      resized ? std::optional<uint64_t>(value.size()) : std::nullopt);
-  }
-  return 0;
 }
 
 }  // namespace rocksfs::fs

@@ -81,6 +81,26 @@ Filesystem::~Filesystem() {
   }
   follower_cv_.notify_all();
   if (follower_.joinable()) follower_.join();
+  {
+    std::lock_guard lock(committer_mutex_);
+    committer_stop_ = true;
+  }
+  committer_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
+  // Files still open (the kernel went away without releasing them): what
+  // they hold is committed, as a release would.
+  std::vector<std::shared_ptr<OpenFile>> files;
+  {
+    std::lock_guard lock(open_files_mutex_);
+    for (const auto& [node, file] : open_files_) files.push_back(file);
+  }
+  for (const auto& file : files) {
+    LinkedCommit linked;
+    std::unique_lock lock(file->mutex);
+    if (int err = CommitLocked(*file, false, &linked)) {
+      spdlog::error("writes to node {} were lost at unmount: errno {}", file->node, err);
+    }
+  }
 }
 
 void Filesystem::FollowPrimary(uint32_t period_ms) {
@@ -137,6 +157,9 @@ int Filesystem::Create(kv::Store* store, FilesystemOptions options,
   auto view = fs->NewView(store, data, fs->options_.column_family, false);
   fs->options_.defaults.time = view->default_time;
   fs->views_[kMainView] = std::move(view);
+  if (!fs->read_only_ && fs->options_.commit_interval_ns > 0) {
+    fs->committer_ = std::thread([raw = fs.get()] { raw->RunCommitter(); });
+  }
   *out = std::move(fs);
   return 0;
 }
@@ -422,26 +445,21 @@ int Filesystem::StatKey(View& view, NodeKind kind, std::string_view key, const N
     FillAttr(view, kind, key, 0, has ? &meta : nullptr, st);
     return 0;
   }
-  // The committed size, whatever writers hold in their buffers: readers see
-  // the old value until a commit. An unlinked file keeps its last size.
+  // The committed size; an open file shows its own (ApplyOpenFile), and an
+  // unlinked one lives on in its open file only.
   uint64_t size = 0;
-  if (node && node->detached) {
-    size = node->writer_size;
-  } else {
+  if (!node || !node->detached) {
     kv::Value value;
     kv::Status s = view.store->Get({}, view.data, key, &value);
     if (!s.ok()) return s.IsNotFound() ? ENOENT : Fail(s, "read", key);
     size = value.size();
   }
-  // Readers that opened before the latest commit read through the page
-  // cache, which the kernel clamps to the size it knows: it must stay theirs
-  // until they close (new readers meanwhile use direct I/O).
-  if (node && node->stale_readers > 0) size = node->stale_size;
   // An unlinked file's record is gone (or is a new file's): it keeps the
   // attributes it had.
   bool has = node && node->detached ? DetachedMeta(node->id, &meta)
                                     : LoadMeta(view, FileMetaKey(key), &meta);
   FillAttr(view, kind, key, size, has ? &meta : nullptr, st);
+  if (node) ApplyOpenFile(node->id, st);
   if (node && node->detached) st->st_nlink = 0;
   return 0;
 }
@@ -505,10 +523,9 @@ int Filesystem::FillEntry(View& view, NodeId parent, const Child& child, Entry* 
   if (!child.is_file()) return ENOENT;
   bool has = LoadMeta(view, FileMetaKey(child.key), &meta);
   NodeId id = inodes_.Acquire(parent, NodeKind::kFile, child.component, lookups);
-  uint64_t size = child.value.size();
-  NodeInfo info;
-  if (inodes_.Get(id, &info) && info.stale_readers > 0) size = info.stale_size;
-  FillAttr(view, NodeKind::kFile, child.key, size, has ? &meta : nullptr, &out->attr);
+  FillAttr(view, NodeKind::kFile, child.key, child.value.size(), has ? &meta : nullptr,
+           &out->attr);
+  ApplyOpenFile(id, &out->attr);
   out->node = id;
   return 0;
 }
@@ -646,7 +663,7 @@ int Filesystem::SetMeta(View& view, const NodeInfo& info,
 }
 
 int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
-                        struct stat* out, pid_t caller) {
+                        struct stat* out) {
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.control != Control::kNone) return EPERM;
@@ -655,7 +672,7 @@ int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
   if (int err = CheckWritable(*view)) return err;
   if (request.size) {
     if (info.kind == NodeKind::kDirectory) return EISDIR;
-    if (int err = Truncate(*view, info, fh, *request.size, caller)) return err;
+    if (int err = Truncate(view, info, *request.size)) return err;
     if (!inodes_.Get(node, &info)) return ENOENT;
   }
   bool meta_change = request.mode || request.uid || request.gid || request.atime || request.mtime;
@@ -675,13 +692,15 @@ int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
   } else if (meta_change) {
     if (int err = SetMeta(*view, info, apply)) return err;
   }
-  if (request.mtime) {
-    // An explicit mtime outlives the writes before it: open handles commit
-    // it instead of their last write's time (tar and cp -a set times with
-    // futimens before they close).
-    std::lock_guard lock(writers_mutex_);
-    auto [first, last] = writers_.equal_range(node);
-    for (auto it = first; it != last; ++it) it->second->modified = 0;
+  if (meta_change) {
+    if (std::shared_ptr<OpenFile> file = FindOpenFile(node)) {
+      // The record now holds the times the next commit must keep: an
+      // explicit mtime outlives the writes before it (tar and cp -a set
+      // times with futimens before they close).
+      std::unique_lock lock(file->mutex);
+      if (request.mtime) file->mtime = 0;
+      file->ctime = 0;
+    }
   }
   return StatKey(*view, info.kind, info.key, &info, out);
 }

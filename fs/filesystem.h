@@ -9,9 +9,14 @@
 //   - a directory exists while a key lies under its prefix, or while the
 //     metadata column family holds a marker for it (mkdir, or a directory
 //     whose last entry was removed through the mount);
-//   - an open file buffers its writes and commits them as one Put when it is
-//     flushed (close), fsync'd or released: readers see the old value or the
-//     new one, never a mix;
+//   - every descriptor of an open file shares one state (OpenFile), as the
+//     page cache is shared on a local filesystem: writes, O_TRUNC and
+//     truncate are visible at once through every descriptor of the mount;
+//   - the store changes by whole values only: an open file's bytes reach it
+//     as one Put when a writable descriptor is closed (flush) or released,
+//     when the file is fsync'd, and at least every commit interval while a
+//     writer keeps it open, so other readers of the store see the old value
+//     or the new one, never a mix;
 //   - every namespace change (create, unlink, mkdir, rmdir, rename) is one
 //     atomic kv::Batch;
 //   - /.rocksfs, reachable by name but never listed, shows stored snapshots
@@ -92,13 +97,16 @@ struct FilesystemOptions {
   // (RocksDB secondary instance): opens never keep the page cache, and
   // FollowPrimary() catches up periodically.
   bool secondary = false;
+  // A file kept open for writing is committed once its oldest uncommitted
+  // change is this old (nanoseconds; mount option commit=SECONDS, default
+  // 5 s as ext4's commit=). 0: only close, fsync and release commit.
+  TimeNs commit_interval_ns = 5'000'000'000;
 };
 
 // Who is asking (fuse_req_ctx): new files and directories take its ids.
 struct Caller {
   uid_t uid = 0;
   gid_t gid = 0;
-  pid_t pid = 0;  // the calling thread; 0 when unknown
 };
 
 // The result of a lookup-like call. node == 0 means "no such name": the FUSE
@@ -124,15 +132,16 @@ struct ReadResult {
 
 // Flags the adapter turns into fuse_file_info bits.
 //
-// Writable handles use direct I/O: their bytes stay in the handle's buffer
-// until commit and never reach the page cache, which holds committed data
-// only and is shared by the readers. A commit invalidates the node's pages
-// and attributes, so the next reader sees the new value whole.
+// Every handle of a file goes through the kernel's page cache, which holds
+// the same bytes as the file's shared state here: all changes to a file's
+// data come through the kernel of this mount, so the cache stays valid
+// across opens (except on secondary mounts, whose primary writes behind
+// the kernel's back, and for control files, generated at each open).
 struct OpenResult {
   uint64_t fh = 0;
   bool keep_cache = true;   // the page cache may be kept across opens
   bool noflush = false;     // nothing to commit at close (read-only handle)
-  bool direct_io = false;   // bypass the page cache (writable handles)
+  bool direct_io = false;   // bypass the page cache (control files)
 };
 
 struct DirEntry {
@@ -178,39 +187,43 @@ class Filesystem {
 
   [[nodiscard]] int Lookup(NodeId parent, std::string_view name, Entry* out);
   void Forget(NodeId node, uint64_t count);
+  // Attributes of an open file are those of its shared state: the size of
+  // its uncommitted bytes, and the time of its last write or truncate.
   [[nodiscard]] int GetAttr(NodeId node, struct stat* out);
-  // `caller`: the calling thread. A truncate to 0 with no handle, from the
-  // thread that has just opened the node for writing (a handle with no
-  // write and no close yet), is open(O_TRUNC) (the kernel sends it apart
-  // from the open, with nothing that tells it from truncate(2)): it applies
-  // to that handle and is committed with its data, so readers never see
-  // the file empty in between.
+  // A size change applies to the file's shared state at once (every
+  // descriptor sees it); it is committed at once when no descriptor is open
+  // for writing, else with the writers' next commit. EFBIG past
+  // max_value_size, EISDIR for a directory.
   [[nodiscard]] int SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
-                            struct stat* out, pid_t caller = 0);
+                            struct stat* out);
 
-  // `opener`: the calling thread (0 if unknown); see Flush.
-  [[nodiscard]] int Open(NodeId node, int flags, OpenResult* out, pid_t opener = 0);
+  // Opens a file. Every handle of a node shares one state (see OpenFile in
+  // filesystem_internal.h); the first open reads the committed value.
+  // O_TRUNC (the kernel passes it with FUSE_CAP_ATOMIC_O_TRUNC) empties the
+  // file for every descriptor at once. Errors: ENOENT, EISDIR, EACCES
+  // (writing a control file), EROFS, ESTALE (the name was replaced since
+  // the kernel resolved it: the kernel looks it up again).
+  [[nodiscard]] int Open(NodeId node, int flags, OpenResult* out);
   [[nodiscard]] int Create(NodeId parent, std::string_view name, mode_t mode, int flags,
                            const Caller& caller, Entry* entry, OpenResult* out);
-  // fh == 0 reads the committed value (zero-message opens on read-only mounts).
+  // Reads the file's current bytes (uncommitted writes included). fh == 0
+  // reads the committed value (zero-message opens on read-only mounts).
   [[nodiscard]] int Read(NodeId node, uint64_t fh, uint64_t offset, size_t size, ReadResult* out);
-  // `writer_uid`: who writes. A write by anyone but root (who has
-  // CAP_FSETID) clears the set-user-ID bit, and the set-group-ID bit of a
-  // group-executable file, when the handle commits, as on a local
-  // filesystem (writers use direct I/O, where the kernel leaves that to us).
-  [[nodiscard]] int Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written,
-                          uid_t writer_uid = 0);
-  // Commits the handle's pending writes (close). Every close of a copy of
-  // the descriptor flushes, including a child process closing one it
-  // inherited (fork, then exec with O_CLOEXEC): only a close by the process
-  // that opened the handle commits; other closes leave the commit to the
-  // opener's close or to Release. `closer` 0 (unknown) commits.
-  [[nodiscard]] int Flush(uint64_t fh, pid_t closer = 0);
-  // Commits and makes everything durable against a machine crash.
+  // Writes into the file's shared state at `offset` (the kernel resolves
+  // O_APPEND offsets; it also clears setuid/setgid bits with a SETATTR).
+  // EBADF for a read-only handle, EFBIG past max_value_size.
+  [[nodiscard]] int Write(uint64_t fh, uint64_t offset, std::string_view data, size_t* written);
+  // close(2) of a writable descriptor: commits the file's uncommitted bytes
+  // (every close, whichever process closes a copy of the descriptor).
+  [[nodiscard]] int Flush(uint64_t fh);
+  // Commits the file if it has uncommitted bytes (through any descriptor)
+  // and makes every commit durable against a machine crash (WAL sync).
   [[nodiscard]] int Fsync(uint64_t fh, bool datasync);
   // fsync of a directory: makes every commit so far durable.
   [[nodiscard]] int FsyncDir(NodeId node, bool datasync);
-  // Commits what is still pending (e.g. mmap writes after close) and frees fh.
+  // Frees fh. A writable handle commits what is still uncommitted (mmap
+  // writes written back after close); the last handle of a node drops its
+  // shared state. A commit that fails here is logged: nothing can report it.
   void Release(uint64_t fh);
 
   // Regular files (type S_IFREG or none) as Create does; FIFOs, sockets and
@@ -270,6 +283,7 @@ class Filesystem {
   void FollowPrimary(uint32_t period_ms);
 
   // Opaque to users; defined in fs/filesystem_internal.h.
+  struct OpenFile;
   struct FileHandle;
   struct DirHandle;
   struct Child;
@@ -344,18 +358,49 @@ class Filesystem {
   // records of the other names with the shorter list and ctime `now`.
   void LeaveGroup(View& view, std::string_view key, const Metadata& meta, TimeNs now,
                   kv::Batch* batch);
-  // After a write through `key` (of node `anchor`'s view): the kernel's
-  // attributes and pages of the group's other names are stale. With
-  // `old_size` the value changed: their open cached readers become stale
-  // readers of a value of that size, as in CommitLocked. REQUIRES: no
-  // value lock held (it takes the other nodes' ones).
+  // After a change through `key` (of node `anchor`'s view): the kernel's
+  // attributes and pages of the group's other names are stale. `value`: the
+  // value committed, which their open files without uncommitted bytes of
+  // their own take (a group's names are separate nodes: their descriptors
+  // share bytes at commit, not at each write). REQUIRES: no OpenFile mutex
+  // held.
   void OtherNamesChanged(NodeId anchor, std::string_view key, const Metadata& meta,
-                         std::optional<uint64_t> old_size = std::nullopt);
+                         const std::string* value = nullptr);
 
-  // REQUIRES: handle->mutex held.
-  int CommitLocked(FileHandle* handle, bool sync);
-  // `caller`: the calling thread, for open(O_TRUNC) (see SetAttr), or 0.
-  int Truncate(View& view, const NodeInfo& node, uint64_t fh, uint64_t size, pid_t caller);
+  // Open files (file_ops.cc). AcquireOpenFile finds or makes the node's
+  // shared state and counts a handle on it (`writable`: a writer too);
+  // ReleaseOpenFile uncounts it and drops the state with its last handle.
+  // Neither takes OpenFile::mutex.
+  std::shared_ptr<OpenFile> AcquireOpenFile(const std::shared_ptr<View>& view, NodeId node,
+                                            bool writable);
+  void ReleaseOpenFile(const std::shared_ptr<OpenFile>& file, bool writable);
+  // The node's shared state if it is open, else nullptr.
+  std::shared_ptr<OpenFile> FindOpenFile(NodeId node);
+  // Reads the committed value on first use. REQUIRES: file.mutex held alone.
+  int LoadLocked(OpenFile& file, const NodeInfo& info);
+  // Shows an open file's size and pending times in `st`, if it is open.
+  void ApplyOpenFile(NodeId node, struct stat* st);
+  // A commit through a name of a hard-link group, for the other names.
+  struct LinkedCommit {
+    NodeId node = 0;  // 0: nothing to tell
+    std::string key;
+    Metadata meta;
+    std::string value;
+  };
+  // Writes the file's bytes as one value (with every name of its hard-link
+  // group) if they are uncommitted; `sync` then syncs the WAL in any case.
+  // An unlinked file has nowhere to go: its bytes stay in memory only. For
+  // a group, fills *linked: the caller passes it to NotifyLinked once it
+  // has released file.mutex (which takes the other names' mutexes).
+  // REQUIRES: file.mutex held alone; namespace_mutex_ not held.
+  int CommitLocked(OpenFile& file, bool sync, LinkedCommit* linked);
+  void NotifyLinked(const LinkedCommit& linked);
+  // Resizes the file's bytes (zeros when it grows) and sets its mtime and
+  // ctime; committed at once when no descriptor is open for writing.
+  int Truncate(const std::shared_ptr<View>& view, const NodeInfo& node, uint64_t size);
+  // Commits files whose oldest uncommitted change is older than
+  // options_.commit_interval_ns, until the Filesystem is destroyed.
+  void RunCommitter();
   int Fail(const kv::Status& status, std::string_view op, std::string_view key) const;
   int CheckWritable(const View& view) const;
   int RenameDirectory(View& view, const NodeInfo& src_parent, const Child& src,
@@ -385,16 +430,17 @@ class Filesystem {
   int ControlRmdir(const NodeInfo& parent, std::string_view name);
   std::string StatsText();
 
-  // Orders opens against commits of the same node (striped by nodeid): see
-  // Open and CommitLocked. Taken after namespace_mutex_ and a handle's
-  // mutex; never held while calling into the kernel.
-  std::mutex& ValueLock(NodeId node) { return value_locks_[node % value_locks_.size()]; }
-  std::array<std::mutex, 64> value_locks_;
+  // The shared state of every open file, by node. Lock order:
+  // OpenFile::mutex, then namespace_mutex_, then open_files_mutex_ (which is
+  // held only to find, count and erase).
+  std::mutex open_files_mutex_;
+  std::unordered_map<NodeId, std::shared_ptr<OpenFile>> open_files_;
+  std::atomic<size_t> open_file_count_{0};  // open_files_.size(), read unlocked
 
-  // Writable handles per node, for SetAttr's open(O_TRUNC) case.
-  std::mutex writers_mutex_;
-  std::unordered_multimap<NodeId, FileHandle*> writers_;
-  uint64_t writer_opens_ = 0;  // guarded by writers_mutex_
+  std::thread committer_;
+  std::mutex committer_mutex_;
+  std::condition_variable committer_cv_;
+  bool committer_stop_ = false;
 
   kv::Store* store_;
   FilesystemOptions options_;

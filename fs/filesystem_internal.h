@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -32,32 +33,51 @@ struct Filesystem::View {
   uint64_t ino_limit = 0;
 };
 
-// One open file. Writable handles buffer the whole value and commit it as one
-// Put; read-only handles pin the value they opened (close-to-open
-// consistency: a reader keeps the value it opened).
+// The shared state of one open file, as the page cache is on a local
+// filesystem: every descriptor of the node reads and writes these bytes, so
+// writes are visible at once through all of them. It exists while a handle
+// is open on the node (or a truncate runs), and changes reach the store as
+// whole values only, at commit (CommitLocked).
+struct Filesystem::OpenFile {
+  NodeId node = 0;
+  std::shared_ptr<View> view;  // keeps a snapshot's store open while in use
+  // Counts, guarded by Filesystem::open_files_mutex_: the entry is erased
+  // from open_files_ when `handles` drops to 0.
+  uint32_t handles = 0;
+  uint32_t writers = 0;
+
+  // Readers share `mutex`; writes, truncates and commits hold it alone.
+  std::shared_mutex mutex;
+  bool loaded = false;   // the committed value has been read
+  bool changed = false;  // `data` holds the bytes; else `value` does
+  kv::Value value;       // the committed value, until the first change
+  std::string data;      // the bytes once changed
+  bool dirty = false;    // differs from what was last committed
+  TimeNs dirty_since = 0;  // when it last became dirty (commit=SECONDS)
+  // The times the next commit records: the last write or truncate, and its
+  // status change. mtime 0: keep the stored one (an explicit mtime set by
+  // futimens after the last write, as tar and cp -a do before close).
+  TimeNs mtime = 0;
+  TimeNs ctime = 0;
+
+  std::string_view bytes() const { return changed ? std::string_view(data) : value.view(); }
+  // Makes `data` the bytes, ready for a change. REQUIRES: mutex held alone.
+  std::string& Mutable() {
+    if (!changed) {
+      data.assign(value.view());
+      value = kv::Value();
+      changed = true;
+    }
+    return data;
+  }
+};
+
+// One open descriptor (the kernel's fh). Control files hold their text.
 struct Filesystem::FileHandle {
   NodeId node = 0;
-  pid_t opener = 0;            // the thread that opened it (fuse_req_ctx)
-  uint64_t open_seq = 0;       // writable: order of opens (see Truncate)
-  bool cached = false;         // reads go through the shared page cache
-  uint64_t version = 0;        // the node's commit version the value is of
-  std::shared_ptr<View> view;  // keeps a snapshot's store open while in use
   bool writable = false;
-  bool append = false;
-  std::mutex mutex;
-  std::string buffer;  // writable: the file's bytes as this handle sees them
-  bool dirty = false;  // buffer differs from what was last committed
-  // A write or truncate has reached this handle; a descriptor of it was
-  // closed (FLUSH). Atomic: Truncate reads them under writers_mutex_ only.
-  std::atomic<bool> written{false};
-  std::atomic<bool> flushed{false};
-  bool kill_privileges = false;  // written by non-root: commit clears setuid/setgid
-  // When the last write or truncate reached this handle: the mtime its
-  // commit records. 0 once an explicit mtime (futimens, as tar and cp -a
-  // do before close) came after it, which the commit then keeps. Atomic:
-  // SetAttr clears it under writers_mutex_, without the handle's mutex.
-  std::atomic<TimeNs> modified{0};
-  kv::Value value;     // read-only: the value at open
+  std::shared_ptr<OpenFile> file;  // nullptr for control files
+  kv::Value control_text;
 };
 
 // One open directory: where to resume for each offset handed out by the

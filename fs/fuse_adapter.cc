@@ -19,7 +19,7 @@ Filesystem& FsOf(fuse_req_t req) { return *SessionOf(req)->fs(); }
 
 Caller CallerOf(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Caller{ctx->uid, ctx->gid, ctx->pid};
+  return Caller{ctx->uid, ctx->gid};
 }
 
 // Counts the request and runs `body`, turning any exception into an error
@@ -90,21 +90,19 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   want(FUSE_CAP_PARALLEL_DIROPS);
   want(FUSE_CAP_CACHE_SYMLINKS);
   want(FUSE_CAP_ASYNC_READ);
-  // Small files: the writeback cache costs an extra SETATTR per file, and
-  // commit-at-close needs to see every write.
-  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-  // Every read first checks the inode's attributes (free while they are
-  // valid): after a commit invalidated them, the next read learns the new
-  // size and mtime, and drops pages of the old value, even for a reader that
-  // never calls stat (a value shrunk by a commit would otherwise read as the
-  // new bytes padded with zeros up to the old size). It also keeps
-  // /.rocksfs/stats fresh on read-only mounts, where there are no opens.
-  want(FUSE_CAP_AUTO_INVAL_DATA);
-  // No atomic O_TRUNC: with it the kernel zeroes the shared i_size at open,
-  // and readers of the committed value see an empty file. Without it the
-  // truncate arrives as a SETATTR that Filesystem::SetAttr ties to the
-  // writer's handle.
-  conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+  // The writeback cache only on request (FuseConfig::writeback_cache).
+  if (session->config().writeback_cache) want(FUSE_CAP_WRITEBACK_CACHE);
+  else conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // On read-only mounts every read first checks the inode's attributes, so
+  // a changed mtime drops old pages: /.rocksfs/stats stays fresh without
+  // opens, and a secondary's files follow its primary. A read-write mount
+  // sees every change to its files' bytes come through the kernel, whose
+  // page cache therefore stays valid, and would only lose it after writes.
+  if (session->fs()->read_only()) want(FUSE_CAP_AUTO_INVAL_DATA);
+  else conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  // O_TRUNC arrives with the open (no separate SETATTR) and empties the
+  // file's shared state there.
+  want(FUSE_CAP_ATOMIC_O_TRUNC);
   if (session->fs()->read_only() && !session->fs()->options().secondary) {
     want(FUSE_CAP_NO_OPEN_SUPPORT);
   }
@@ -153,7 +151,7 @@ void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     if (to_set & FUSE_SET_ATTR_MTIME_NOW) request.mtime = NowNs();
     else if (to_set & FUSE_SET_ATTR_MTIME) request.mtime = ns(attr->st_mtim);
     struct stat st {};
-    int err = FsOf(req).SetAttr(ino, fi ? fi->fh : 0, request, &st, fuse_req_ctx(req)->pid);
+    int err = FsOf(req).SetAttr(ino, fi ? fi->fh : 0, request, &st);
     ReplyAttr(req, ino, err, st);
   });
 }
@@ -161,7 +159,7 @@ void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
 void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, Op::kOpen, [&] {
     OpenResult result;
-    int err = FsOf(req).Open(ino, fi->flags, &result, fuse_req_ctx(req)->pid);
+    int err = FsOf(req).Open(ino, fi->flags, &result);
     if (err) {
       fuse_reply_err(req, err);
       return;
@@ -218,7 +216,7 @@ void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
   Guard(req, Op::kWrite, [&] {
     size_t written = 0;
     int err = FsOf(req).Write(fi->fh, static_cast<uint64_t>(off), std::string_view(buf, size),
-                              &written, fuse_req_ctx(req)->uid);
+                              &written);
     if (err) fuse_reply_err(req, err);
     else fuse_reply_write(req, written);
   });
@@ -226,7 +224,7 @@ void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
 
 void OnFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, Op::kFlush, [&] {
-    fuse_reply_err(req, FsOf(req).Flush(fi->fh, fuse_req_ctx(req)->pid));
+    fuse_reply_err(req, FsOf(req).Flush(fi->fh));
   });
 }
 

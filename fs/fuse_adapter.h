@@ -38,6 +38,10 @@ struct FuseConfig {
   double attr_timeout = 3600.0;          // seconds
   double entry_timeout = 3600.0;         // seconds; also for negative entries
   bool debug = false;                    // libfuse request tracing
+  // The kernel's writeback cache: writes gather in the page cache and reach
+  // the daemon in large WRITEs (before every FLUSH, so close still commits).
+  // It costs small files a SETATTR of the times per close, hence opt-in.
+  bool writeback_cache = false;
 };
 
 class FuseSession : public KernelCache {

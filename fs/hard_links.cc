@@ -59,16 +59,22 @@ void Filesystem::LeaveGroup(View& view, std::string_view key, const Metadata& me
 }
 
 void Filesystem::OtherNamesChanged(NodeId anchor, std::string_view key, const Metadata& meta,
-                                   std::optional<uint64_t> old_size) {
+                                   const std::string* value) {
   for (const std::string& name : meta.links) {
     if (name == key) continue;
     NodeId other = inodes_.FindKey(anchor, name);
     if (other == 0) continue;
-    if (old_size) {
-      // Its open cached readers hold the old value, as a commit through
-      // this node makes them stale (see CommitLocked).
-      std::lock_guard value_lock(ValueLock(other));
-      inodes_.NoteCommit(other, *old_size);
+    if (value) {
+      // Its descriptors see the committed bytes, unless they hold
+      // uncommitted bytes of their own (their commit then wins).
+      if (std::shared_ptr<OpenFile> file = FindOpenFile(other)) {
+        std::unique_lock lock(file->mutex);
+        if (file->loaded && !file->dirty) {
+          file->data = *value;
+          file->value = kv::Value();
+          file->changed = true;
+        }
+      }
     }
     if (kernel_cache_) kernel_cache_->InvalidateInode(other);
   }

@@ -148,90 +148,23 @@ bool InodeTable::Get(NodeId id, NodeInfo* out) const {
   out->view_root = node->view_root;
   out->control = node->control;
   out->detached = node->detached;
-  out->open_writers = node->open_writers;
-  out->version = node->version;
-  out->cached_readers = node->cached_readers;
-  out->stale_readers = node->stale_readers;
-  out->stale_size = node->stale_size;
-  out->writer_size = node->writer_size;
   ComputeKeyLocked(node, &out->key);
   return true;
 }
 
-void InodeTable::OpenHandle(NodeId id, bool writer, uint64_t size) {
+void InodeTable::OpenHandle(NodeId id) {
   std::lock_guard lock(mutex_);
   auto it = nodes_.find(id);
-  if (it == nodes_.end()) return;
-  Node* node = it->second.get();
-  node->handles++;
-  if (writer) node->open_writers++;
-  // The size an unlinked file keeps showing: the latest writer's, or the
-  // value a reader opened.
-  if (writer || node->open_writers == 0) node->writer_size = size;
+  if (it != nodes_.end()) it->second->handles++;
 }
 
-void InodeTable::CloseHandle(NodeId id, bool writer) {
+void InodeTable::CloseHandle(NodeId id) {
   std::lock_guard lock(mutex_);
   auto it = nodes_.find(id);
   if (it == nodes_.end()) return;
   Node* node = it->second.get();
   if (node->handles > 0) node->handles--;
-  if (writer && node->open_writers > 0) node->open_writers--;
   MaybeEraseLocked(node);
-}
-
-bool InodeTable::OpenCachedReader(NodeId id, uint64_t* version) {
-  std::lock_guard lock(mutex_);
-  auto it = nodes_.find(id);
-  if (it == nodes_.end() || it->second->stale_readers > 0 || it->second->cache_blocked) {
-    return false;
-  }
-  it->second->cached_readers++;
-  *version = it->second->version;
-  return true;
-}
-
-bool InodeTable::CloseCachedReader(NodeId id, uint64_t version) {
-  std::lock_guard lock(mutex_);
-  auto it = nodes_.find(id);
-  if (it == nodes_.end()) return false;
-  Node* node = it->second.get();
-  if (node->cached_readers > 0) node->cached_readers--;
-  bool stale = version < node->version;
-  if (!stale) return false;
-  if (node->stale_readers > 1) {
-    node->stale_readers--;
-    return false;
-  }
-  if (node->stale_readers != 1) return false;
-  // The last one: attributes show the committed size from now on (a GETATTR
-  // answered after the caller's invalidation must not bring the old size
-  // back), and the page cache stays closed to readers until
-  // StaleReadersGone, after the invalidation.
-  node->stale_readers = 0;
-  node->cache_blocked = true;
-  return true;
-}
-
-void InodeTable::StaleReadersGone(NodeId id) {
-  std::lock_guard lock(mutex_);
-  if (auto it = nodes_.find(id); it != nodes_.end()) it->second->cache_blocked = false;
-}
-
-void InodeTable::SetWriterSize(NodeId id, uint64_t size) {
-  std::lock_guard lock(mutex_);
-  if (auto it = nodes_.find(id); it != nodes_.end()) it->second->writer_size = size;
-}
-
-void InodeTable::NoteCommit(NodeId id, uint64_t old_size) {
-  std::lock_guard lock(mutex_);
-  auto it = nodes_.find(id);
-  if (it == nodes_.end()) return;
-  Node* node = it->second.get();
-  node->version++;
-  // Readers already stale keep the size of the older value they hold.
-  if (node->stale_readers == 0) node->stale_size = old_size;
-  node->stale_readers = node->cached_readers;
 }
 
 void InodeTable::Move(NodeId id, NodeId new_parent, std::string_view new_component) {

@@ -59,13 +59,6 @@ struct NodeInfo {
   bool view_root = false;       // the root of its view (key "")
   Control control = Control::kNone;
   bool detached = false;        // unlinked, removed or replaced
-  uint32_t open_writers = 0;
-  uint64_t version = 0;         // commits through this mount so far
-  uint32_t cached_readers = 0;  // open readers that use the page cache
-  uint32_t stale_readers = 0;   // ...of which opened before the latest commit
-  uint64_t stale_size = 0;      // the size of the value stale readers hold
-  uint64_t writer_size = 0;     // size of the latest writer's buffer, or of
-                                // the value a reader opened (unlinked files)
 };
 
 class InodeTable {
@@ -92,26 +85,10 @@ class InodeTable {
   // Copies the node's state, with its key computed. False if unknown.
   bool Get(NodeId id, NodeInfo* out) const;
 
-  // File handle accounting (keeps the node alive while open).
-  void OpenHandle(NodeId id, bool writer, uint64_t size);
-  void CloseHandle(NodeId id, bool writer);
-
-  // Readers that share the page cache. A commit makes every open one stale:
-  // it keeps reading the value it opened, and those pages may enter the page
-  // cache. While a stale reader is open, new readers must not use the page
-  // cache. OpenCachedReader returns false in that case (the reader is then
-  // not counted here), else counts it and returns true with the version.
-  bool OpenCachedReader(NodeId id, uint64_t* version);
-  // Stops counting a cached reader. Returns true when it was the last stale
-  // one: from then on the node's size is the committed one, and the caller
-  // drops the node's pages, then calls StaleReadersGone, which lets readers
-  // use the page cache again (not before the pages are gone).
-  bool CloseCachedReader(NodeId id, uint64_t version);
-  void StaleReadersGone(NodeId id);
-  void SetWriterSize(NodeId id, uint64_t size);
-  // Records a commit of the node's value: bumps its version, and makes the
-  // open cached readers stale. `old_size`: the size they hold.
-  void NoteCommit(NodeId id, uint64_t old_size);
+  // Counts an open file or directory handle (keeps the node alive while
+  // open) and uncounts it.
+  void OpenHandle(NodeId id);
+  void CloseHandle(NodeId id);
 
   // Moves a node to a new name (rename). A node already attached at the
   // destination must have been detached first.
@@ -132,13 +109,6 @@ class InodeTable {
     uint64_t lookups = 0;
     uint32_t handles = 0;
     uint32_t children = 0;  // live nodes whose parent this is
-    uint32_t open_writers = 0;
-    uint64_t writer_size = 0;
-    uint64_t version = 0;
-    uint32_t cached_readers = 0;
-    uint32_t stale_readers = 0;
-    uint64_t stale_size = 0;
-    bool cache_blocked = false;  // the last stale reader closed; pages not yet dropped
     bool detached = false;
     ViewId view = kMainView;
     bool view_root = false;

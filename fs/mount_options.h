@@ -34,6 +34,8 @@ struct MountOptions {
   std::string snapshot;       // mount this stored snapshot, read-only
   uint64_t ttl_seconds = 0;   // 0: no TTL
   bool sync = false;          // every commit syncs the WAL
+  double commit_seconds = 5.0;  // a file kept open for writing is committed this often; 0: never
+  bool writeback_cache = false; // the kernel's writeback cache (FUSE_CAP_WRITEBACK_CACHE)
 
   uid_t uid = 0;              // owner of keys without metadata (default: caller's)
   gid_t gid = 0;

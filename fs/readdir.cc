@@ -40,7 +40,7 @@ int Filesystem::OpenDir(NodeId node, uint64_t* fh) {
     handle->view = ViewOf(info);
     if (!handle->view) return ENOENT;
   }
-  inodes_.OpenHandle(node, false, 0);
+  inodes_.OpenHandle(node);
   *fh = ToFh(handle.release());
   return 0;
 }
@@ -48,7 +48,7 @@ int Filesystem::OpenDir(NodeId node, uint64_t* fh) {
 void Filesystem::ReleaseDir(uint64_t fh) {
   DirHandle* handle = DirHandleFrom(fh);
   if (!handle) return;
-  inodes_.CloseHandle(handle->node, false);
+  inodes_.CloseHandle(handle->node);
   delete handle;
 }
 
@@ -204,10 +204,7 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
     FillAttr(view, kind, c.position, value_size, has_meta ? &meta : nullptr, &entry.attr);
     if (plus) {
       entry.node = inodes_.Acquire(handle->node, kind, c.component, 1);
-      NodeInfo info;
-      if (kind == NodeKind::kFile && inodes_.Get(entry.node, &info) && info.stale_readers > 0) {
-        entry.attr.st_size = static_cast<off_t>(info.stale_size);
-      }
+      if (kind == NodeKind::kFile) ApplyOpenFile(entry.node, &entry.attr);
     }
     off_t next = off + 1;
     if (!fill(entry, next)) {

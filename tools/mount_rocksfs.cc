@@ -171,6 +171,7 @@ int Serve(const MountOptions& options, Reporter* reporter) {
   fs_options.column_family = options.column_family;
   fs_options.nometa = options.nometa;
   fs_options.sync = options.sync;
+  fs_options.commit_interval_ns = static_cast<rocksfs::fs::TimeNs>(options.commit_seconds * 1e9);
   fs_options.max_value_size = options.max_value_size;
   fs_options.defaults.uid = options.uid;
   fs_options.defaults.gid = options.gid;
@@ -195,6 +196,7 @@ int Serve(const MountOptions& options, Reporter* reporter) {
   fuse.fsname = db_path;
   fuse.fuse_options = options.fuse_options;
   fuse.threads = options.threads;
+  fuse.writeback_cache = options.writeback_cache;
   fuse.attr_timeout = options.attr_timeout;
   fuse.entry_timeout = options.entry_timeout;
   if (options.secondary) {

@@ -714,16 +714,21 @@ TEST_F(FilesystemTest, PwriteBeyondEndLeavesZeroFilledHole) {
   EXPECT_EQ(KvGet("holes"), std::string(10, '\0') + "data");
 }
 
-TEST_F(FilesystemTest, AppendWritesLandAtTheEnd) {
+TEST_F(FilesystemTest, AppendingDescriptorsWriteWhereTheKernelSays) {
+  // The kernel resolves O_APPEND offsets from the size it shares with us:
+  // two descriptors appending in turn both land.
   Seed({{"log", "first\n"}});
   Entry entry = LookupPath("log");
-  OpenResult opened;
-  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY | O_APPEND, &opened), 0);
+  OpenResult a, b;
+  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY | O_APPEND, &a), 0);
+  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY | O_APPEND, &b), 0);
   size_t written = 0;
-  ASSERT_EQ(fs_->Write(opened.fh, 0, "second\n", &written), 0);
-  ASSERT_EQ(fs_->Write(opened.fh, 2, "third\n", &written), 0);
-  ASSERT_EQ(fs_->Flush(opened.fh), 0);
-  fs_->Release(opened.fh);
+  ASSERT_EQ(fs_->Write(a.fh, Stat(entry.node).st_size, "second\n", &written), 0);
+  ASSERT_EQ(fs_->Write(b.fh, Stat(entry.node).st_size, "third\n", &written), 0);
+  ASSERT_EQ(fs_->Flush(a.fh), 0);
+  fs_->Release(a.fh);
+  EXPECT_EQ(KvGet("log"), "first\nsecond\nthird\n");
+  fs_->Release(b.fh);
   EXPECT_EQ(KvGet("log"), "first\nsecond\nthird\n");
 }
 
@@ -764,153 +769,139 @@ TEST_F(FilesystemTest, SetAttrSizeTruncatesAndExtendsWithZeros) {
   ASSERT_EQ(fs_->SetAttr(entry.node, 0, grow, &st), 0);
   EXPECT_EQ(st.st_size, 8);
   EXPECT_EQ(KvGet("f"), "0123"s + std::string(4, '\0'));
-  // Through a writable handle: the size change commits at flush.
+  // With a writer open: every descriptor sees the new size at once; the
+  // store gets it with the writer's commit.
   OpenResult opened;
   ASSERT_EQ(fs_->Open(entry.node, O_RDWR, &opened), 0);
   SetAttrRequest handle_shrink;
   handle_shrink.size = 2;
   ASSERT_EQ(fs_->SetAttr(entry.node, opened.fh, handle_shrink, &st), 0);
-  EXPECT_EQ(st.st_size, 8);  // others keep seeing the committed size
+  EXPECT_EQ(st.st_size, 2);
+  EXPECT_EQ(Stat(entry.node).st_size, 2);
+  EXPECT_EQ(ReadHandle(entry.node, opened.fh), "01");
+  EXPECT_EQ(KvGet("f"), "0123"s + std::string(4, '\0'));
   ASSERT_EQ(fs_->Flush(opened.fh), 0);
   fs_->Release(opened.fh);
   EXPECT_EQ(KvGet("f"), "01");
   EXPECT_EQ(Stat(entry.node).st_size, 2);
 }
 
-TEST_F(FilesystemTest, OpenTruncateBelongsToTheOpenersHandle) {
-  // open(O_TRUNC) without atomic O_TRUNC: the kernel sends a truncate to 0
-  // with no handle from the opening thread. It must not empty the committed
-  // file before the writer's close.
+TEST_F(FilesystemTest, OpenTruncateEmptiesTheFileForEveryDescriptorAtOnce) {
   Seed({{"f", "old value"}});
   Entry entry = LookupPath("f");
-  OpenResult opened;
-  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY, &opened, /*opener=*/4242), 0);
-  SetAttrRequest truncate;
-  truncate.size = 0;
-  struct stat st;
-  ASSERT_EQ(fs_->SetAttr(entry.node, 0, truncate, &st, /*caller=*/4242), 0);
-  EXPECT_EQ(KvGet("f"), "old value");
-  EXPECT_EQ(st.st_size, 9);
+  OpenResult reader, writer;
+  ASSERT_EQ(fs_->Open(entry.node, O_RDONLY, &reader), 0);
+  EXPECT_EQ(ReadHandle(entry.node, reader.fh), "old value");
+  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY | O_TRUNC, &writer), 0);
+  EXPECT_EQ(ReadHandle(entry.node, reader.fh), "");
+  EXPECT_EQ(Stat(entry.node).st_size, 0);
+  EXPECT_EQ(KvGet("f"), "old value");  // the store changes at commit
   size_t written = 0;
-  ASSERT_EQ(fs_->Write(opened.fh, 0, "new", &written), 0);
-  ASSERT_EQ(fs_->Flush(opened.fh, 4242), 0);
-  fs_->Release(opened.fh);
+  ASSERT_EQ(fs_->Write(writer.fh, 0, "new", &written), 0);
+  EXPECT_EQ(ReadHandle(entry.node, reader.fh), "new");
+  ASSERT_EQ(fs_->Flush(writer.fh), 0);
   EXPECT_EQ(KvGet("f"), "new");
-  // A truncate by another thread is a truncate(2): committed at once.
-  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY, &opened, 4242), 0);
-  ASSERT_EQ(fs_->SetAttr(entry.node, 0, truncate, &st, 777), 0);
-  EXPECT_EQ(KvGet("f"), "");
-  fs_->Release(opened.fh);
-}
-
-TEST_F(FilesystemTest, OpenTruncateGoesToTheNewHandleNotOneAwaitingRelease) {
-  // The same thread closed an earlier writable descriptor of the file (its
-  // RELEASE is asynchronous and not here yet), then opens it again with
-  // O_TRUNC: the truncate by path is the new open's. (Found by rocksfs_fsx:
-  // the new handle kept the old bytes and appended to them, and the old one
-  // committed an empty file at its release.)
-  Seed({{"f", "old value"}});
-  Entry entry = LookupPath("f");
-  OpenResult earlier, opened;
-  ASSERT_EQ(fs_->Open(entry.node, O_RDWR | O_APPEND, &earlier, /*opener=*/4242), 0);
-  ASSERT_EQ(fs_->Flush(earlier.fh, 4242), 0);  // close(2); RELEASE still queued
-  ASSERT_EQ(fs_->Open(entry.node, O_RDWR | O_APPEND, &opened, 4242), 0);
-  SetAttrRequest truncate;
-  truncate.size = 0;
-  struct stat st;
-  ASSERT_EQ(fs_->SetAttr(entry.node, 0, truncate, &st, /*caller=*/4242), 0);
-  size_t written = 0;
-  ASSERT_EQ(fs_->Write(opened.fh, 0, "new", &written), 0);
-  EXPECT_EQ(ReadHandle(entry.node, opened.fh), "new");
-  ASSERT_EQ(fs_->Flush(opened.fh, 4242), 0);
-  fs_->Release(opened.fh);
-  EXPECT_EQ(KvGet("f"), "new");
-  fs_->Release(earlier.fh);  // the late RELEASE changes nothing
+  fs_->Release(writer.fh);
+  fs_->Release(reader.fh);
   EXPECT_EQ(KvGet("f"), "new");
 }
 
-TEST_F(FilesystemTest, TruncateByPathIsCommittedAtOnceEvenWithTheCallersWriterOpen) {
-  // A thread that closed a writable descriptor (its RELEASE still queued)
-  // and then truncates by path must see the file empty at once. (Found by
-  // rocksfs_fsx: the truncate was kept for the old handle's release.)
+TEST_F(FilesystemTest, TruncateWithOnlyReadersOpenIsCommittedAtOnce) {
   Seed({{"f", "old value"}});
   Entry entry = LookupPath("f");
-  OpenResult earlier;
-  ASSERT_EQ(fs_->Open(entry.node, O_RDWR, &earlier, /*opener=*/4242), 0);
-  ASSERT_EQ(fs_->Flush(earlier.fh, 4242), 0);
+  OpenResult reader;
+  ASSERT_EQ(fs_->Open(entry.node, O_RDONLY, &reader), 0);
   SetAttrRequest truncate;
-  truncate.size = 0;
+  truncate.size = 3;
   struct stat st;
-  ASSERT_EQ(fs_->SetAttr(entry.node, 0, truncate, &st, /*caller=*/4242), 0);
-  EXPECT_EQ(st.st_size, 0);
-  EXPECT_EQ(KvGet("f"), "");
-  fs_->Release(earlier.fh);
-  EXPECT_EQ(KvGet("f"), "");
-}
-
-TEST_F(FilesystemTest, FlushByAnotherProcessDoesNotCommit) {
-  // A child that inherited the writer's descriptor closes it (exec with
-  // O_CLOEXEC): that FLUSH must not publish the writer's unfinished bytes.
-  Seed({{"f", "old"}});
-  Entry entry = LookupPath("f");
-  OpenResult opened;
-  pid_t self = getpid();
-  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY | O_TRUNC, &opened, self), 0);
-  size_t written = 0;
-  ASSERT_EQ(fs_->Write(opened.fh, 0, "half", &written), 0);
-  ASSERT_EQ(fs_->Flush(opened.fh, /*a pid that is not ours=*/1), 0);
+  ASSERT_EQ(fs_->SetAttr(entry.node, 0, truncate, &st), 0);
+  EXPECT_EQ(st.st_size, 3);
   EXPECT_EQ(KvGet("f"), "old");
-  ASSERT_EQ(fs_->Flush(opened.fh, self), 0);
-  EXPECT_EQ(KvGet("f"), "half");
-  fs_->Release(opened.fh);
+  EXPECT_EQ(ReadHandle(entry.node, reader.fh), "old");
+  fs_->Release(reader.fh);
+  EXPECT_EQ(KvGet("f"), "old");
 }
 
-TEST_F(FilesystemTest, WritesBecomeVisibleToOthersOnlyAtFlush) {
+TEST_F(FilesystemTest, WritesAreSeenThroughEveryDescriptorAtOnceAndReachTheStoreAtFlush) {
   Seed({{"f", "committed"}});
   Entry entry = LookupPath("f");
-  OpenResult writer;
+  OpenResult writer, reader;
   ASSERT_EQ(fs_->Open(entry.node, O_RDWR, &writer), 0);
+  ASSERT_EQ(fs_->Open(entry.node, O_RDONLY, &reader), 0);
   size_t written = 0;
   ASSERT_EQ(fs_->Write(writer.fh, 0, "PENDING!!", &written), 0);
-  EXPECT_EQ(ReadHandle(entry.node, 0), "committed");
-  EXPECT_EQ(ReadAll(entry.node), "committed");
-  EXPECT_EQ(KvGet("f"), "committed");
+  EXPECT_EQ(ReadHandle(entry.node, reader.fh), "PENDING!!");
   EXPECT_EQ(ReadHandle(entry.node, writer.fh), "PENDING!!");
+  OpenResult late_reader;
+  ASSERT_EQ(fs_->Open(entry.node, O_RDONLY, &late_reader), 0);
+  EXPECT_EQ(ReadHandle(entry.node, late_reader.fh), "PENDING!!");
+  EXPECT_EQ(KvGet("f"), "committed");  // other readers of the store: old value
   ASSERT_EQ(fs_->Flush(writer.fh), 0);
-  EXPECT_EQ(ReadHandle(entry.node, 0), "PENDING!!");
   EXPECT_EQ(KvGet("f"), "PENDING!!");
   fs_->Release(writer.fh);
+  fs_->Release(reader.fh);
+  fs_->Release(late_reader.fh);
 }
 
-TEST_F(FilesystemTest, ReaderKeepsTheValueItOpened) {
+TEST_F(FilesystemTest, ReaderSeesAnotherDescriptorsTruncateAndWrite) {
   Seed({{"f", "old"}});
   Entry entry = LookupPath("f");
   OpenResult reader;
   ASSERT_EQ(fs_->Open(entry.node, O_RDONLY, &reader), 0);
   ASSERT_EQ(WriteFile(kRootNode, "f", "new value"), 0);
-  EXPECT_EQ(ReadHandle(entry.node, reader.fh), "old");
+  EXPECT_EQ(ReadHandle(entry.node, reader.fh), "new value");
   fs_->Release(reader.fh);
   EXPECT_EQ(ReadAll(entry.node), "new value");
 }
 
-TEST_F(FilesystemTest, LastWriterToFlushWins) {
-  Seed({{"f", "base"}});
+TEST_F(FilesystemTest, DisjointWritesFromTwoDescriptorsBothLand) {
+  Seed({{"f", std::string(8, '.')}});
   Entry entry = LookupPath("f");
   OpenResult first, second;
   ASSERT_EQ(fs_->Open(entry.node, O_WRONLY, &first), 0);
   ASSERT_EQ(fs_->Open(entry.node, O_WRONLY, &second), 0);
   size_t written = 0;
-  ASSERT_EQ(fs_->Write(first.fh, 0, "first writer", &written), 0);
-  ASSERT_EQ(fs_->Write(second.fh, 0, "second", &written), 0);
+  ASSERT_EQ(fs_->Write(first.fh, 0, "AAAA", &written), 0);
+  ASSERT_EQ(fs_->Write(second.fh, 4, "BBBB", &written), 0);
   ASSERT_EQ(fs_->Flush(second.fh), 0);
-  ASSERT_EQ(fs_->Flush(first.fh), 0);
-  EXPECT_EQ(KvGet("f"), "first writer");
-  ASSERT_EQ(fs_->Write(second.fh, 0, "2nd", &written), 0);
-  ASSERT_EQ(fs_->Flush(second.fh), 0);
-  EXPECT_EQ(KvGet("f"), "2ndond");
-  fs_->Release(first.fh);
+  EXPECT_EQ(KvGet("f"), "AAAABBBB");  // a close commits the file, not the descriptor
   fs_->Release(second.fh);
-  EXPECT_EQ(KvGet("f"), "2ndond");
+  ASSERT_EQ(fs_->Write(first.fh, 8, "CC", &written), 0);
+  fs_->Release(first.fh);
+  EXPECT_EQ(KvGet("f"), "AAAABBBBCC");
+}
+
+TEST_F(FilesystemTest, FileKeptOpenForWritingIsCommittedEveryCommitInterval) {
+  options_.commit_interval_ns = 50'000'000;  // 50 ms
+  RecreateFilesystem();
+  Seed({{"log", ""}});
+  Entry entry = LookupPath("log");
+  OpenResult writer;
+  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY, &writer), 0);
+  size_t written = 0;
+  ASSERT_EQ(fs_->Write(writer.fh, 0, "line 1\n", &written), 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (KvGet("log") != "line 1\n" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(KvGet("log"), "line 1\n") << "not committed while the writer stays open";
+  fs_->Release(writer.fh);
+}
+
+TEST_F(FilesystemTest, NoCommitIntervalMeansOnlyCloseCommits) {
+  options_.commit_interval_ns = 0;
+  RecreateFilesystem();
+  Seed({{"f", "old"}});
+  Entry entry = LookupPath("f");
+  OpenResult writer;
+  ASSERT_EQ(fs_->Open(entry.node, O_WRONLY, &writer), 0);
+  size_t written = 0;
+  ASSERT_EQ(fs_->Write(writer.fh, 0, "new", &written), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(KvGet("f"), "old");
+  ASSERT_EQ(fs_->Flush(writer.fh), 0);
+  EXPECT_EQ(KvGet("f"), "new");
+  fs_->Release(writer.fh);
 }
 
 TEST_F(FilesystemTest, WriteBeyondMaxValueSizeFailsWithEfbigAndCommitsNothing) {
@@ -1022,17 +1013,18 @@ TEST_F(FilesystemTest, CreateOfExistingFileWithoutTruncKeepsItsContents) {
   EXPECT_EQ(KvGet("f"), "keep me");
 }
 
-TEST_F(FilesystemTest, GetAttrShowsTheCommittedSizeWhileAWriterIsOpen) {
+TEST_F(FilesystemTest, GetAttrAndLookupShowTheSizeOfUncommittedWrites) {
   Seed({{"f", "12345"}});
   Entry entry = LookupPath("f");
   OpenResult opened;
   ASSERT_EQ(fs_->Open(entry.node, O_WRONLY, &opened), 0);
-  EXPECT_TRUE(opened.direct_io);  // the writer's bytes never reach the page cache
+  EXPECT_FALSE(opened.direct_io);  // writers share the page cache too
   size_t written = 0;
   ASSERT_EQ(fs_->Write(opened.fh, 100, "x", &written), 0);
-  EXPECT_EQ(Stat(entry.node).st_size, 5);
-  EXPECT_EQ(LookupPath("f").attr.st_size, 5);
+  EXPECT_EQ(Stat(entry.node).st_size, 101);
+  EXPECT_EQ(LookupPath("f").attr.st_size, 101);
   fs_->Forget(entry.node, 1);
+  EXPECT_EQ(KvGet("f")->size(), 5u);
   ASSERT_EQ(fs_->Flush(opened.fh), 0);
   fs_->Release(opened.fh);
   EXPECT_EQ(Stat(entry.node).st_size, 101);
