@@ -57,19 +57,6 @@ ALLOWED_DIFFERENCES = {
     ("xattr_size_limits", "set 3000+3000"): "values may be up to 64 KiB each",
     ("xattr_size_limits", "set 64KiB"): "values may be up to 64 KiB each",
     ("xattr_size_limits", "list after big"): "values may be up to 64 KiB each",
-    # Writes are buffered in the open file and committed at close.
-    ("write_visible_before_close", "fstat size while open"):
-        "a file open for writing shows its committed size",
-    ("write_visible_before_close", "stat size while open"):
-        "a file open for writing shows its committed size",
-    ("write_visible_before_close", "times while open"):
-        "a file open for writing shows its committed size",
-    ("seek_end_before_close", "lseek end"): "a file open for writing shows its committed size",
-    # Shared writable mappings of a file open for writing.
-    ("mmap_shared_write", "mmap shared"): "A shared writable mmap",
-    ("mmap_shared_write", "read back"): "A shared writable mmap",
-    # Readers keep the value they opened.
-    ("open_trunc_read_only", "read"): "An open file reads the value it opened",
     # Escaped names (README "Keys and paths").
     ("names_unusual", "create '%41'"): "A name that holds an escape sequence",
     ("names_unusual", "read '%41'"): "A name that holds an escape sequence",
@@ -497,6 +484,98 @@ def read_own_writes_before_close(r):
     os.write(fd, b"written")
     r.call("pread own bytes", os.pread, fd, 100, 0)
     os.close(fd)
+
+
+@case
+def read_through_second_descriptor(r):
+    write_file(r.p("f"), b"committed")
+    writer = os.open(r.p("f"), os.O_RDWR)
+    reader = os.open(r.p("f"), os.O_RDONLY)
+    os.pwrite(writer, b"CHANGED", 0)
+    r.call("pread other fd", os.pread, reader, 100, 0)
+    r.note("fstat other fd", os.fstat(reader).st_size)
+    os.pwrite(writer, b"+grown", 9)
+    r.call("pread after growth", os.pread, reader, 100, 0)
+    late = os.open(r.p("f"), os.O_RDONLY)
+    r.call("pread fd opened later", os.pread, late, 100, 0)
+    os.close(late)
+    os.close(writer)
+    os.close(reader)
+    r.read("contents", r.p("f"))
+
+
+@case
+def append_writers_four_processes(r):
+    create(r.p("log"))
+    pids = []
+    for i in range(4):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                fd = os.open(r.p("log"), os.O_WRONLY | os.O_APPEND)
+                for j in range(50):
+                    os.write(fd, b"writer %d line %02d\n" % (i, j))
+                os.close(fd)
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    lines = read_file(r.p("log")).splitlines()
+    r.note("lines", len(lines))
+    r.note("sorted lines", sorted(lines) == sorted(b"writer %d line %02d" % (i, j)
+                                                   for i in range(4) for j in range(50)))
+
+
+@case
+def disjoint_pwrite_writers(r):
+    write_file(r.p("f"), b"." * 8192)
+    fds = [os.open(r.p("f"), os.O_WRONLY) for _ in range(2)]
+    os.pwrite(fds[0], b"A" * 4096, 0)
+    os.pwrite(fds[1], b"B" * 4096, 4096)
+    os.close(fds[1])  # the second closes first: the first's bytes must survive it
+    os.close(fds[0])
+    data = read_file(r.p("f"))
+    r.note("regions", (data[:4096] == b"A" * 4096, data[4096:] == b"B" * 4096))
+
+
+@case
+def ftruncate_then_fstat(r):
+    write_file(r.p("f"), b"0123456789")
+    fd = os.open(r.p("f"), os.O_RDWR)
+    other = os.open(r.p("f"), os.O_RDONLY)
+    r.mark(r.p("f"))
+    r.call("ftruncate grow", os.ftruncate, fd, 100)
+    r.note("fstat", os.fstat(fd).st_size)
+    r.note("fstat other fd", os.fstat(other).st_size)
+    r.note("stat", os.stat(r.p("f")).st_size)
+    r.change("times", r.p("f"))
+    r.call("ftruncate shrink", os.ftruncate, fd, 4)
+    r.call("pread other fd", os.pread, other, 100, 0)
+    os.close(fd)
+    os.close(other)
+    r.stat("stat after close", r.p("f"))
+
+
+@case
+def mmap_shared_write_seen_by_read(r):
+    import mmap
+    write_file(r.p("f"), b"0123456789")
+    fd = os.open(r.p("f"), os.O_RDWR)
+    m = mmap.mmap(fd, 0, flags=mmap.MAP_SHARED)
+    m[0:4] = b"abcd"
+    reader = os.open(r.p("f"), os.O_RDONLY)
+    r.call("pread while mapped", os.pread, reader, 100, 0)
+    r.call("msync", m.flush)
+    m.close()
+    os.close(fd)
+    os.close(reader)
+    r.read("read back", r.p("f"))
+    with open(r.p("f"), "r+b") as f:
+        m = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED)
+        m[4:6] = b"EF"
+        m.close()  # munmap, then close: no msync
+    r.read("read back after munmap", r.p("f"))
 
 
 @case
