@@ -13,6 +13,16 @@ namespace rocksfs::fs {
 
 std::shared_ptr<Filesystem::OpenFile> Filesystem::AcquireOpenFile(
     const std::shared_ptr<View>& view, NodeId node, bool writable) {
+  if (view->read_only) {
+    // Nothing is written through a read-only tree: each handle keeps the
+    // value it opened, and on a secondary mount a new open sees what the
+    // primary has written since, even while older handles stay open.
+    auto file = std::make_shared<OpenFile>();
+    file->node = node;
+    file->view = view;
+    file->handles = 1;
+    return file;
+  }
   std::lock_guard lock(open_files_mutex_);
   auto& slot = open_files_[node];
   if (!slot) {
@@ -53,11 +63,11 @@ int Filesystem::LoadLocked(OpenFile& file, const NodeInfo& info) {
   return 0;
 }
 
-void Filesystem::ApplyOpenFile(NodeId node, struct stat* st) {
+bool Filesystem::ApplyOpenFile(NodeId node, struct stat* st) {
   std::shared_ptr<OpenFile> file = FindOpenFile(node);
-  if (!file) return;
+  if (!file) return false;
   std::shared_lock lock(file->mutex);
-  if (!file->loaded) return;
+  if (!file->loaded) return false;
   st->st_size = static_cast<off_t>(file->bytes().size());
   st->st_blocks = (st->st_size + 511) / 512;
   auto set = [](struct timespec* ts, TimeNs t) {
@@ -66,6 +76,24 @@ void Filesystem::ApplyOpenFile(NodeId node, struct stat* st) {
   };
   if (file->mtime != 0) set(&st->st_mtim, file->mtime);
   if (file->ctime != 0) set(&st->st_ctim, file->ctime);
+  return true;
+}
+
+void Filesystem::FreshSize(View& view, NodeId node, std::string_view key, uint64_t generation,
+                           struct stat* st) {
+  if (commit_generation() == generation) return;
+  kv::Value value;
+  if (!view.store->Get({}, view.data, key, &value).ok()) return;
+  st->st_size = static_cast<off_t>(value.size());
+  st->st_blocks = (st->st_size + 511) / 512;
+  // The times may have moved with the commit too.
+  Metadata meta;
+  if (LoadMeta(view, FileMetaKey(key), &meta)) {
+    st->st_mtim = {static_cast<time_t>(meta.mtime / 1000000000),
+                   static_cast<long>(meta.mtime % 1000000000)};
+    st->st_ctim = {static_cast<time_t>(meta.ctime / 1000000000),
+                   static_cast<long>(meta.ctime % 1000000000)};
+  }
 }
 
 int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
@@ -97,23 +125,46 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
   if (writable) {
     if (int err = CheckWritable(*view)) return err;
   }
+  bool truncate = (flags & O_TRUNC) != 0;  // Linux truncates on O_RDONLY|O_TRUNC too
+  if (truncate && !writable) {
+    if (int err = CheckWritable(*view)) return err;
+  }
   auto handle = std::make_unique<FileHandle>();
   handle->node = node;
   handle->writable = writable;
   handle->file = AcquireOpenFile(view, node, writable);
   inodes_.OpenHandle(node);
   int err = 0;
+  LinkedCommit linked;
   {
     OpenFile& file = *handle->file;
     std::unique_lock lock(file.mutex);
-    err = LoadLocked(file, info);
-    if (!err && writable && (flags & O_TRUNC) && !file.bytes().empty()) {
+    if (!file.loaded) {
+      // The node's key and the value read under it must be of one moment:
+      // a rename that replaced the name in between would load the new
+      // value into the old node, whose size the kernel still holds.
+      std::shared_lock ns(namespace_mutex_);
+      if (!inodes_.Get(node, &info)) err = ENOENT;
+      else if (info.detached) err = ESTALE;
+      else err = LoadLocked(file, info);
+    }
+    if (!err && truncate) {
       file.Mutable().clear();
-      if (!file.dirty) file.dirty_since = NowNs();
+      TimeNs now = NowNs();
+      if (!file.dirty) file.dirty_since = now;
       file.dirty = true;
-      file.mtime = file.ctime = NowNs();
+      file.mtime = file.ctime = now;
+      if (!writable) {
+        uint32_t writers;
+        {
+          std::lock_guard count_lock(open_files_mutex_);
+          writers = file.writers;
+        }
+        if (writers == 0) err = CommitLocked(file, false, &linked);
+      }
     }
   }
+  NotifyLinked(linked);
   if (err) {
     ReleaseOpenFile(handle->file, writable);
     inodes_.CloseHandle(node);
@@ -260,6 +311,7 @@ int Filesystem::CommitLocked(OpenFile& file, bool sync, LinkedCommit* linked) {
   PutValueForAllNames(view, info.key, meta ? &*meta : nullptr, file.bytes(), &batch);
   kv::Status s = view.store->Write({sync || options_.sync}, batch);
   if (!s.ok()) return Fail(s, "commit", info.key);
+  commit_generation_.fetch_add(1, std::memory_order_acq_rel);
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   file.dirty = false;

@@ -320,6 +320,7 @@ int Filesystem::ResolveChild(View& view, const NodeInfo& parent, std::string_vie
   kv::Status s;
   child->dir_exists = DirExists(view, child->prefix, &s);
   if (!s.ok()) return Fail(s, "scan", child->prefix);
+  child->generation = commit_generation();
   s = view.store->Get({}, view.data, child->key, &child->value);
   if (s.ok()) {
     child->file_exists = true;
@@ -448,6 +449,7 @@ int Filesystem::StatKey(View& view, NodeKind kind, std::string_view key, const N
   // The committed size; an open file shows its own (ApplyOpenFile), and an
   // unlinked one lives on in its open file only.
   uint64_t size = 0;
+  uint64_t generation = commit_generation();
   if (!node || !node->detached) {
     kv::Value value;
     kv::Status s = view.store->Get({}, view.data, key, &value);
@@ -459,7 +461,9 @@ int Filesystem::StatKey(View& view, NodeKind kind, std::string_view key, const N
   bool has = node && node->detached ? DetachedMeta(node->id, &meta)
                                     : LoadMeta(view, FileMetaKey(key), &meta);
   FillAttr(view, kind, key, size, has ? &meta : nullptr, st);
-  if (node) ApplyOpenFile(node->id, st);
+  if (node && !ApplyOpenFile(node->id, st) && !node->detached) {
+    FreshSize(view, node->id, key, generation, st);
+  }
   if (node && node->detached) st->st_nlink = 0;
   return 0;
 }
@@ -525,7 +529,7 @@ int Filesystem::FillEntry(View& view, NodeId parent, const Child& child, Entry* 
   NodeId id = inodes_.Acquire(parent, NodeKind::kFile, child.component, lookups);
   FillAttr(view, NodeKind::kFile, child.key, child.value.size(), has ? &meta : nullptr,
            &out->attr);
-  ApplyOpenFile(id, &out->attr);
+  if (!ApplyOpenFile(id, &out->attr)) FreshSize(view, id, child.key, child.generation, &out->attr);
   out->node = id;
   return 0;
 }
@@ -693,13 +697,15 @@ int Filesystem::SetAttr(NodeId node, uint64_t fh, const SetAttrRequest& request,
     if (int err = SetMeta(*view, info, apply)) return err;
   }
   if (meta_change) {
-    if (std::shared_ptr<OpenFile> file = FindOpenFile(node)) {
+    if (std::shared_ptr<OpenFile> file = FindOpenFile(node); file && !info.detached) {
       // The record now holds the times the next commit must keep: an
       // explicit mtime outlives the writes before it (tar and cp -a set
-      // times with futimens before they close).
+      // times with futimens before they close), and the ctime it shows
+      // stays the one the kernel was just told.
+      TimeNs ctime = FileMetaOrDefaults(*view, info.key).ctime;
       std::unique_lock lock(file->mutex);
       if (request.mtime) file->mtime = 0;
-      file->ctime = 0;
+      file->ctime = ctime;
     }
   }
   return StatKey(*view, info.kind, info.key, &info, out);

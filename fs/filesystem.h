@@ -368,7 +368,8 @@ class Filesystem {
                          const std::string* value = nullptr);
 
   // Open files (file_ops.cc). AcquireOpenFile finds or makes the node's
-  // shared state and counts a handle on it (`writable`: a writer too);
+  // shared state and counts a handle on it (`writable`: a writer too); in a
+  // read-only view every handle gets a state of its own;
   // ReleaseOpenFile uncounts it and drops the state with its last handle.
   // Neither takes OpenFile::mutex.
   std::shared_ptr<OpenFile> AcquireOpenFile(const std::shared_ptr<View>& view, NodeId node,
@@ -378,8 +379,17 @@ class Filesystem {
   std::shared_ptr<OpenFile> FindOpenFile(NodeId node);
   // Reads the committed value on first use. REQUIRES: file.mutex held alone.
   int LoadLocked(OpenFile& file, const NodeInfo& info);
-  // Shows an open file's size and pending times in `st`, if it is open.
-  void ApplyOpenFile(NodeId node, struct stat* st);
+  // Shows an open file's size and pending times in `st`, if it is open;
+  // returns whether it was.
+  bool ApplyOpenFile(NodeId node, struct stat* st);
+  // Attributes of a file key read from the store (`size`) before a commit
+  // may be older than the commit: a file written and closed between the
+  // read and ApplyOpenFile shows neither its open state nor its new value.
+  // The caller notes commit_generation() before reading; if it moved and
+  // the file is not open, FreshSize reads the size again.
+  uint64_t commit_generation() const { return commit_generation_.load(std::memory_order_acquire); }
+  void FreshSize(View& view, NodeId node, std::string_view key, uint64_t generation,
+                 struct stat* st);
   // A commit through a name of a hard-link group, for the other names.
   struct LinkedCommit {
     NodeId node = 0;  // 0: nothing to tell
@@ -436,6 +446,7 @@ class Filesystem {
   std::mutex open_files_mutex_;
   std::unordered_map<NodeId, std::shared_ptr<OpenFile>> open_files_;
   std::atomic<size_t> open_file_count_{0};  // open_files_.size(), read unlocked
+  std::atomic<uint64_t> commit_generation_{0};  // bumped by every commit
 
   std::thread committer_;
   std::mutex committer_mutex_;

@@ -101,6 +101,7 @@ struct Filesystem::Child {
   bool dir_exists = false;
   bool file_exists = false;
   kv::Value value;         // the file's value when file_exists
+  uint64_t generation = 0; // Filesystem::commit_generation() before `value` was read
 
   bool is_dir() const { return role == NameRole::kPlain && dir_exists; }
   bool is_file() const {

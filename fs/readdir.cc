@@ -105,6 +105,7 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
   kv::ScanOptions scan;
   scan.lower_bound = prefix;
   scan.upper_bound = kv::PrefixSuccessor(prefix);
+  uint64_t generation = commit_generation();  // the iterator's sizes are of this moment
   auto data = view.store->NewIterator(view.data, scan);
   data->Seek(target);
 
@@ -204,7 +205,9 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
     FillAttr(view, kind, c.position, value_size, has_meta ? &meta : nullptr, &entry.attr);
     if (plus) {
       entry.node = inodes_.Acquire(handle->node, kind, c.component, 1);
-      if (kind == NodeKind::kFile) ApplyOpenFile(entry.node, &entry.attr);
+      if (kind == NodeKind::kFile && !ApplyOpenFile(entry.node, &entry.attr)) {
+        FreshSize(view, entry.node, c.position, generation, &entry.attr);
+      }
     }
     off_t next = off + 1;
     if (!fill(entry, next)) {

@@ -109,8 +109,8 @@ class BadInputTest(t.TempDirTestCase):
                 os.write(writer, b"changed")
                 os.unlink(m.path("victim"))
                 self.assertFalse(os.path.exists(m.path("victim")))
-                # Both descriptors keep working on what they had.
-                self.assertEqual(os.pread(reader, 100, 0), b"committed")
+                # Both descriptors keep working on the file they share.
+                self.assertEqual(os.pread(reader, 100, 0), b"changeded")
                 self.assertEqual(os.pread(writer, 100, 0), b"changeded")
                 os.pwrite(writer, b"more", 9)
                 self.assertEqual(os.pread(writer, 100, 0), b"changededmore")
