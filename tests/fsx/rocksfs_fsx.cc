@@ -2,7 +2,7 @@
 // rocksfs's file semantics.
 //
 //   rocksfs_fsx [--seed N] [--ops N] [--files N] [--max-size BYTES]
-//               [--no-mmap] [--posix] [--manifest FILE] [--history N] [--verbose] DIR
+//               [--no-mmap] [--manifest FILE] [--history N] [--verbose] DIR
 //
 // Runs a random sequence of operations on a few files in DIR (f0, f1, ...):
 // open, read, pread, write, pwrite, ftruncate, truncate by path, O_APPEND
@@ -14,17 +14,13 @@
 // last 20 operations, and exits with status 1. Status 2 is a usage or setup
 // error.
 //
-// The model follows rocksfs's semantics (README "Consistency and
-// durability"): each open descriptor has its own view of a file (a writable
-// one buffers its writes, a read-only one keeps the value it opened), and a
-// file's committed content changes when a writable descriptor is closed or
-// fsync'd, or when the file is truncated by path. With --posix the model is
-// POSIX's (every write is visible at once), so the same seeds can be run on
-// tmpfs or ext4 to check the exerciser itself.
+// The model is POSIX's, which rocksfs follows inside one mount (SPEC section
+// 3): a file has one content, every write, O_TRUNC and truncate is visible at
+// once through every descriptor, so the same seeds run on tmpfs or ext4
+// check the exerciser itself.
 //
 // The program keeps one descriptor per file at a time (plus short-lived ones
-// for mmap reads and whole-file reads), so its expectations never depend on
-// the order of two writers' closes.
+// for mmap reads and whole-file reads).
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -63,26 +59,12 @@ const char* ModeName(Mode mode) {
   return "?";
 }
 
-// One file (an inode): what is committed, and the descriptor open on it.
+// One file (an inode): its content, and the descriptor open on it.
 struct Object {
-  std::string committed;  // rocksfs: the committed value; --posix: the content
+  std::string content;  // what every descriptor reads
   int fd = -1;
   Mode mode = Mode::kNone;
-  std::string view;       // rocksfs: what the descriptor sees (buffer or pinned value)
-  bool linked = true;     // false once unlinked or replaced by a rename
-  bool stale = false;     // rocksfs: a read-only descriptor that predates a commit
-  // rocksfs: sizes of earlier committed values. While a reader of an older
-  // value is open (and until its asynchronous RELEASE reaches the daemon),
-  // stat shows that value's size: see SizeAcceptable.
-  std::deque<uint64_t> past_sizes;
-
-  void SetCommitted(std::string content) {
-    if (content.size() != committed.size()) {
-      past_sizes.push_back(committed.size());
-      if (past_sizes.size() > 8) past_sizes.pop_front();
-    }
-    committed = std::move(content);
-  }
+  bool linked = true;   // false once unlinked or replaced by a rename
   int id = 0;             // for messages
 };
 
@@ -92,14 +74,10 @@ struct Options {
   int files = 4;
   uint64_t max_size = 256 * 1024;
   bool mmap = true;
-  bool posix = false;
   bool verbose = false;
   std::string manifest;
   std::string dir;
   size_t history = 20;  // operations shown on a mismatch
-  // fstat every descriptor opened for reading, as cat, stdio and most
-  // programs do (rocksfs: that revalidates the kernel's size of the file).
-  bool fstat_after_open = true;
 };
 
 sigjmp_buf g_fault_jump;
@@ -135,10 +113,6 @@ class Exerciser {
   bool Chance(int percent) { return Random(100) < static_cast<uint64_t>(percent); }
   std::string Path(int slot) const { return options_.dir + "/f" + std::to_string(slot); }
   std::string Name(int slot) const { return "f" + std::to_string(slot); }
-  // What a descriptor on `object` reads.
-  std::string& Seen(Object& object) { return options_.posix ? object.committed : object.view; }
-  // The content a new open of the name would see.
-  const std::string& Current(const Object& object) const { return object.committed; }
   std::string Pattern(uint64_t offset, size_t length) const;
   void Compare(const std::string& what, std::string_view expected, std::string_view got,
                uint64_t base_offset);
@@ -146,19 +120,10 @@ class Exerciser {
   // ---- descriptors ----
   void Open(int slot, Mode mode, bool truncate);
   void Close(Object& object);
-  void Commit(Object& object);
   // Makes sure the slot's file exists (creating it empty) and returns it.
   Object& Ensure(int slot);
   void EnsureMode(int slot, bool writable);
   void CheckFstat(Object& object, const char* what);
-  // Whether stat may report `size` for `object` when `expected` is its
-  // content's size. POSIX: only that. rocksfs: also the committed size, or
-  // the size of an older value that a reader may still hold (the kernel
-  // clamps page-cache reads to i_size, so the daemon keeps reporting the old
-  // size until the last such reader is released, and the RELEASE of a closed
-  // descriptor reaches it asynchronously; new readers meanwhile use direct
-  // I/O and read their whole value whatever the size says).
-  bool SizeAcceptable(const Object& object, uint64_t size, uint64_t expected) const;
   // Reads [offset, offset + length) through fd into a string (loops over
   // short reads; stops at EOF).
   std::string ReadAt(int fd, uint64_t offset, size_t length, const char* what);
@@ -193,8 +158,7 @@ class Exerciser {
   uint64_t op_ = 0;
   int next_id_ = 1;
   uint64_t counts_[16] = {};
-  uint64_t mmap_mapped_ = 0;   // MAP_SHARED mappings made
-  uint64_t mmap_refused_ = 0;  // ...and refused with ENODEV (rocksfs direct I/O readers)
+  uint64_t mmap_mapped_ = 0;  // MAP_SHARED mappings made
 };
 
 void Exerciser::Log(const char* format, ...) {
@@ -216,14 +180,14 @@ void Exerciser::Fail(const char* format, ...) {
   va_start(args, format);
   vsnprintf(line, sizeof line, format, args);
   va_end(args);
-  fprintf(stderr, "rocksfs_fsx: MISMATCH at operation %" PRIu64 " (seed %" PRIu64 ", dir %s%s): %s\n",
-          op_, options_.seed, options_.dir.c_str(), options_.posix ? ", posix model" : "", line);
+  fprintf(stderr, "rocksfs_fsx: MISMATCH at operation %" PRIu64 " (seed %" PRIu64 ", dir %s): %s\n",
+          op_, options_.seed, options_.dir.c_str(), line);
   fprintf(stderr, "rocksfs_fsx: the last %zu operations:\n", history_.size());
   for (const std::string& entry : history_) fprintf(stderr, "  %s\n", entry.c_str());
   fprintf(stderr, "rocksfs_fsx: rerun with: rocksfs_fsx --seed %" PRIu64 " --ops %" PRIu64
-          " --files %d --max-size %" PRIu64 "%s%s DIR\n",
+          " --files %d --max-size %" PRIu64 "%s DIR\n",
           options_.seed, options_.ops, options_.files, options_.max_size,
-          options_.mmap ? "" : " --no-mmap", options_.posix ? " --posix" : "");
+          options_.mmap ? "" : " --no-mmap");
   exit(1);
 }
 
@@ -299,10 +263,6 @@ void Exerciser::Open(int slot, Mode mode, bool truncate) {
     Fail("open(%s, %s%s): %s", Name(slot).c_str(), ModeName(mode), truncate ? "|O_TRUNC" : "",
          strerror(errno));
   }
-  if (options_.fstat_after_open) {
-    struct stat ignored;
-    (void)fstat(fd, &ignored);
-  }
   Log("open %s %s%s -> fd %d%s", Name(slot).c_str(), ModeName(mode), truncate ? "|O_TRUNC" : "",
       fd, object ? "" : " (created)");
   if (!object) {
@@ -312,20 +272,7 @@ void Exerciser::Open(int slot, Mode mode, bool truncate) {
   }
   object->fd = fd;
   object->mode = mode;
-  object->stale = false;
-  if (truncate && mode != Mode::kRead) {
-    // POSIX truncates at once; rocksfs truncates the new handle's buffer and
-    // commits the empty file at close.
-    if (options_.posix) object->committed.clear();
-    object->view.clear();
-  } else {
-    object->view = object->committed;
-  }
-}
-
-void Exerciser::Commit(Object& object) {
-  if (options_.posix || !object.linked) return;
-  if (object.mode == Mode::kWrite || object.mode == Mode::kAppend) object.SetCommitted(object.view);
+  if (truncate && mode != Mode::kRead) object->content.clear();
 }
 
 void Exerciser::Close(Object& object) {
@@ -336,11 +283,8 @@ void Exerciser::Close(Object& object) {
     Fail("close(fd %d of file #%d, %s): %s", object.fd, object.id, ModeName(object.mode),
          strerror(errno));
   }
-  Commit(object);
   object.fd = -1;
   object.mode = Mode::kNone;
-  object.stale = false;
-  object.view.clear();
 }
 
 Object& Exerciser::Ensure(int slot) {
@@ -361,30 +305,13 @@ void Exerciser::EnsureMode(int slot, bool writable) {
 
 void Exerciser::CheckFstat(Object& object, const char* what) {
   if (object.fd < 0) return;
-  // rocksfs: the kernel's size of a file open for writing is the writer's
-  // until anything asks the daemon for attributes (stat, readdirplus), then
-  // the committed size (README "Differences from ext4"). Only readers' sizes
-  // are checked.
-  if (!options_.posix && object.mode != Mode::kRead) return;
   struct stat st;
   if (fstat(object.fd, &st) != 0) Fail("%s: fstat(fd %d): %s", what, object.fd, strerror(errno));
-  uint64_t expected = Seen(object).size();
-  if (!SizeAcceptable(object, static_cast<uint64_t>(st.st_size), expected)) {
+  uint64_t expected = object.content.size();
+  if (static_cast<uint64_t>(st.st_size) != expected) {
     Fail("%s: fstat(fd %d, %s) size %lld, expected %" PRIu64, what, object.fd,
          ModeName(object.mode), static_cast<long long>(st.st_size), expected);
   }
-}
-
-bool Exerciser::SizeAcceptable(const Object& object, uint64_t size, uint64_t expected) const {
-  if (size == expected) return true;
-  if (options_.posix) return false;
-  // A reader with direct I/O holding an older value sees the committed size.
-  if (size == object.committed.size()) return true;
-  if (object.mode == Mode::kRead && size == object.view.size()) return true;
-  for (uint64_t past : object.past_sizes) {
-    if (size == past) return true;
-  }
-  return false;
 }
 
 void Exerciser::DoRead(int slot) {
@@ -399,7 +326,7 @@ void Exerciser::DoRead(int slot) {
   }
   EnsureMode(slot, false);
   Object& object = *slots_[slot];
-  const std::string& seen = Seen(object);
+  const std::string& seen = object.content;
   uint64_t offset = Random(seen.size() + 4096);
   size_t length = 1 + Random(Chance(20) ? options_.max_size : 65536);
   Log("pread %s fd %d [%" PRIu64 ", +%zu) of %zu", Name(slot).c_str(), object.fd, offset, length,
@@ -423,12 +350,8 @@ void Exerciser::DoCat(int slot) {
   }
   if (fd < 0) Fail("open(%s, O_RDONLY) for a whole read: %s", Name(slot).c_str(), strerror(errno));
   Object& object = *slots_[slot];
-  if (options_.fstat_after_open) {
-    struct stat ignored;
-    (void)fstat(fd, &ignored);
-  }
-  Log("cat %s (a new fd %d; %zu bytes committed)", Name(slot).c_str(), fd,
-      Current(object).size());
+  Log("cat %s (a new fd %d; %zu bytes)", Name(slot).c_str(), fd,
+      object.content.size());
   std::string got;
   char buffer[65536];
   while (true) {
@@ -446,13 +369,13 @@ void Exerciser::DoCat(int slot) {
   close(fd);
   Compare("whole read of " + Name(slot) + " through a new descriptor (fstat after the read: " +
               std::to_string(size_after) + " bytes)",
-          Current(object), got, 0);
+          object.content, got, 0);
 }
 
 void Exerciser::DoWrite(int slot) {
   EnsureMode(slot, true);
   Object& object = *slots_[slot];
-  std::string& seen = Seen(object);
+  std::string& seen = object.content;
   size_t length = 1 + Random(Chance(10) ? options_.max_size / 4 : 16384);
   uint64_t limit = options_.max_size > length ? options_.max_size - length : 0;
   uint64_t offset = Chance(50) ? Random(std::min<uint64_t>(limit, seen.size() + 1))
@@ -486,14 +409,14 @@ void Exerciser::DoAppend(int slot) {
     Close(object);
     Open(slot, Mode::kAppend, false);
   }
-  std::string& seen = Seen(object);
+  std::string& seen = object.content;
   size_t length = 1 + Random(8192);
   if (seen.size() + length > options_.max_size) {
     // Keep files bounded: start the append series over.
     Close(object);
     Open(slot, Mode::kAppend, true);
   }
-  std::string& now = Seen(object);
+  std::string& now = object.content;
   std::string data = Pattern(now.size(), length);
   Log("append %s fd %d +%zu to %zu", Name(slot).c_str(), object.fd, length, now.size());
   ssize_t n = write(object.fd, data.data(), length);
@@ -508,7 +431,7 @@ void Exerciser::DoAppend(int slot) {
 void Exerciser::DoTruncate(int slot) {
   if (!slots_[slot]) return;
   Object& object = *slots_[slot];
-  uint64_t old_size = (object.fd >= 0 ? Seen(object) : Current(object)).size();
+  uint64_t old_size = (object.fd >= 0 ? object.content : object.content).size();
   uint64_t size;
   switch (Random(4)) {
     case 0: size = 0; break;
@@ -518,31 +441,23 @@ void Exerciser::DoTruncate(int slot) {
   }
   size = std::min<uint64_t>(size, options_.max_size);
   if (object.mode == Mode::kWrite || object.mode == Mode::kAppend) {
-    Log("ftruncate %s fd %d %zu -> %" PRIu64, Name(slot).c_str(), object.fd, Seen(object).size(),
+    Log("ftruncate %s fd %d %zu -> %" PRIu64, Name(slot).c_str(), object.fd, object.content.size(),
         size);
     if (ftruncate(object.fd, static_cast<off_t>(size)) != 0) {
       Fail("ftruncate(%s, %" PRIu64 "): %s", Name(slot).c_str(), size, strerror(errno));
     }
-    Seen(object).resize(size, '\0');
+    object.content.resize(size, '\0');
     if (Chance(50)) CheckFstat(object, "after ftruncate");
     return;
   }
-  // No writer open: truncate by path commits at once.
-  Log("truncate %s %zu -> %" PRIu64 "%s", Name(slot).c_str(), Current(object).size(), size,
+  // No writer open: truncate by path.
+  Log("truncate %s %zu -> %" PRIu64 "%s", Name(slot).c_str(), object.content.size(), size,
       object.fd >= 0 ? " (a reader is open)" : "");
   if (truncate(Path(slot).c_str(), static_cast<off_t>(size)) != 0) {
     Fail("truncate(%s, %" PRIu64 "): %s", Name(slot).c_str(), size, strerror(errno));
   }
-  if (object.committed.size() != size) {
-    std::string content = object.committed;
-    content.resize(size, '\0');
-    if (options_.posix) {
-      object.committed = std::move(content);
-    } else {
-      object.SetCommitted(std::move(content));
-      if (object.fd >= 0) object.stale = true;  // the reader keeps its value
-    }
-  }
+  object.content.resize(size, '\0');
+  CheckFstat(object, "after truncate");
 }
 
 void Exerciser::DoFsync(int slot) {
@@ -550,7 +465,6 @@ void Exerciser::DoFsync(int slot) {
   Object& object = *slots_[slot];
   Log("fsync %s fd %d (%s)", Name(slot).c_str(), object.fd, ModeName(object.mode));
   if (fsync(object.fd) != 0) Fail("fsync(%s): %s", Name(slot).c_str(), strerror(errno));
-  Commit(object);
 }
 
 void Exerciser::DoClose(int slot) {
@@ -613,44 +527,30 @@ void Exerciser::DoMmapRead(int slot) {
   bool own = object.mode == Mode::kRead && Chance(50);
   if (own) {
     fd = object.fd;
-    expected = Seen(object);
+    expected = object.content;
   } else {
     fd = open(Path(slot).c_str(), O_RDONLY);
     if (fd < 0) Fail("open(%s, O_RDONLY) for mmap: %s", Name(slot).c_str(), strerror(errno));
-    expected = Current(object);
+    expected = object.content;
   }
   Log("mmap MAP_SHARED PROT_READ %s %s fd %d, %zu bytes", Name(slot).c_str(),
       own ? "its" : "a new", fd, expected.size());
-  bool writer_open = object.mode == Mode::kWrite || object.mode == Mode::kAppend;
-  // As programs do before mapping: the size to map. (rocksfs: after a commit
-  // the kernel keeps its old idea of the size until something revalidates
-  // it, and a mapping faults with SIGBUS past it.)
+  // As programs do before mapping: the size to map.
   struct stat st;
   if (fstat(fd, &st) != 0) Fail("fstat(fd %d): %s", fd, strerror(errno));
-  if (!writer_open && !SizeAcceptable(object, static_cast<uint64_t>(st.st_size), expected.size())) {
+  if (static_cast<uint64_t>(st.st_size) != expected.size()) {
     Fail("fstat(%s fd %d) before mmap: size %lld, expected %zu", own ? "its" : "a new", fd,
          static_cast<long long>(st.st_size), expected.size());
-  }
-  if (!options_.posix && static_cast<uint64_t>(st.st_size) < expected.size()) {
-    expected.resize(st.st_size);  // the older value's size, see SizeAcceptable
   }
   if (!expected.empty()) {
     void* map = mmap(nullptr, expected.size(), PROT_READ, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
-      // rocksfs: a reader opened while a writer is open, or while a reader
-      // of an older value is, uses direct I/O, and FUSE refuses shared
-      // mappings of direct I/O files (documented).
-      if (!(errno == ENODEV && !options_.posix)) {
-        Fail("mmap(MAP_SHARED, PROT_READ) of %s (%zu bytes): %s", Name(slot).c_str(),
-             expected.size(), strerror(errno));
-      }
-      Log("  ENODEV (direct I/O reader), as documented");
-      mmap_refused_++;
-    } else {
-      mmap_mapped_++;
-      CompareMapping("MAP_SHARED read of " + Name(slot), static_cast<const char*>(map), expected);
-      munmap(map, expected.size());
+      Fail("mmap(MAP_SHARED, PROT_READ) of %s (%zu bytes): %s", Name(slot).c_str(),
+           expected.size(), strerror(errno));
     }
+    mmap_mapped_++;
+    CompareMapping("MAP_SHARED read of " + Name(slot), static_cast<const char*>(map), expected);
+    munmap(map, expected.size());
   }
   if (!own) close(fd);
 }
@@ -658,16 +558,8 @@ void Exerciser::DoMmapRead(int slot) {
 void Exerciser::DoMmapPrivateWrite(int slot) {
   EnsureMode(slot, false);
   Object& object = *slots_[slot];
-  std::string expected = Seen(object);
+  std::string expected = object.content;
   CheckFstat(object, "before MAP_PRIVATE mmap");
-  if (!options_.posix) {
-    // A mapping ends at the kernel's size, which for a file open for writing
-    // may be the committed one, and for a reader an older value's (see
-    // CheckFstat and SizeAcceptable): map no further.
-    struct stat st;
-    if (fstat(object.fd, &st) != 0) Fail("fstat(fd %d): %s", object.fd, strerror(errno));
-    if (static_cast<uint64_t>(st.st_size) < expected.size()) expected.resize(st.st_size);
-  }
   if (expected.empty()) return;
   size_t length = expected.size();
   Log("mmap MAP_PRIVATE PROT_WRITE %s fd %d (%s), %zu bytes", Name(slot).c_str(), object.fd,
@@ -688,10 +580,10 @@ void Exerciser::DoMmapPrivateWrite(int slot) {
   mine.replace(offset, count, data);
   CompareMapping("MAP_PRIVATE mapping of " + Name(slot) + " after writing", bytes, mine);
   munmap(map, length);
-  std::string after = ReadAt(object.fd, 0, Seen(object).size() + 1,
+  std::string after = ReadAt(object.fd, 0, object.content.size() + 1,
                              "pread after MAP_PRIVATE writes");
   Compare("read of " + Name(slot) + " after MAP_PRIVATE writes (must not reach the file)",
-          Seen(object), after, 0);
+          object.content, after, 0);
 }
 
 void Exerciser::DoStat(int slot) {
@@ -708,11 +600,8 @@ void Exerciser::DoStat(int slot) {
   if (!S_ISREG(st.st_mode)) Fail("stat(%s): not a regular file", Name(slot).c_str());
   Object& object = *slots_[slot];
   Log("stat %s size %lld", Name(slot).c_str(), static_cast<long long>(st.st_size));
-  if (!options_.posix && (object.mode == Mode::kWrite || object.mode == Mode::kAppend)) {
-    return;  // the kernel's size is the writer's or the committed one
-  }
-  uint64_t expected = object.committed.size();
-  if (!SizeAcceptable(object, static_cast<uint64_t>(st.st_size), expected)) {
+  uint64_t expected = object.content.size();
+  if (static_cast<uint64_t>(st.st_size) != expected) {
     Fail("stat(%s) size %lld, expected %" PRIu64, Name(slot).c_str(),
          static_cast<long long>(st.st_size), expected);
   }
@@ -744,7 +633,7 @@ void Exerciser::DoOrphan() {
   if (orphans_.empty()) return;
   size_t index = Random(orphans_.size());
   Object& object = *orphans_[index];
-  std::string& seen = Seen(object);
+  std::string& seen = object.content;
   uint64_t pick = Random(100);
   if (pick < 40) {
     uint64_t offset = Random(seen.size() + 1);
@@ -792,7 +681,7 @@ void Exerciser::WriteManifest() {
   }
   for (int i = 0; i < options_.files; ++i) {
     if (!slots_[i]) continue;
-    const std::string& content = slots_[i]->committed;
+    const std::string& content = slots_[i]->content;
     fprintf(out, "%s %zu %016" PRIX64 "\n", Name(i).c_str(), content.size(), Fnv1a64(content));
   }
   fclose(out);
@@ -860,8 +749,7 @@ int Exerciser::Run() {
   for (int kind = 0; kind < kKinds; ++kind) {
     printf("%s%s %" PRIu64, kind ? ", " : "", kNames[kind], counts_[kind]);
   }
-  printf("; MAP_SHARED mappings %" PRIu64 ", refused with ENODEV %" PRIu64 ")\n", mmap_mapped_,
-         mmap_refused_);
+  printf("; MAP_SHARED mappings %" PRIu64 ")\n", mmap_mapped_);
   return 0;
 }
 
@@ -869,7 +757,7 @@ int Exerciser::Run() {
   if (message) fprintf(stderr, "rocksfs_fsx: %s\n", message);
   fprintf(stderr,
           "usage: rocksfs_fsx [--seed N] [--ops N] [--files N] [--max-size BYTES] [--no-mmap]\n"
-          "                   [--posix] [--manifest FILE] [--history N] [--verbose] DIR\n");
+          "                   [--manifest FILE] [--history N] [--verbose] DIR\n");
   exit(2);
 }
 
@@ -901,10 +789,8 @@ int main(int argc, char** argv) {
     else if (arg == "--files") options.files = static_cast<int>(Number("--files", value()));
     else if (arg == "--max-size") options.max_size = Number("--max-size", value());
     else if (arg == "--no-mmap") options.mmap = false;
-    else if (arg == "--posix") options.posix = true;
     else if (arg == "--manifest") options.manifest = value();
     else if (arg == "--verbose") options.verbose = true;
-    else if (arg == "--no-fstat-after-open") options.fstat_after_open = false;
     else if (arg == "--history") options.history = Number("--history", value());
     else if (arg == "-h" || arg == "--help") Usage(nullptr);
     else if (!arg.empty() && arg[0] == '-') Usage(("unknown option " + arg).c_str());

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """rocksfs_fsx (tests/fsx/rocksfs_fsx.cc) on a mount: random open, read,
 write, truncate, O_APPEND, mmap, fsync, rename and unlink sequences checked
-byte for byte against a model of rocksfs's semantics. Two processes at once,
-each on its own files, with and without mmap; then the same seeds on a local
-directory with the POSIX model, to check the exerciser itself.
+byte for byte against POSIX's model, which rocksfs follows inside a mount
+(SPEC section 3). Two processes at once, each on its own files, with and
+without mmap; after the unmount `ldb` finds each file's last content in the
+DB. Then the same seeds on a local directory, to check the exerciser itself.
 
 Long form: ROCKSFS_FSX_OPS=200000 python3 tests/mount/test_fsx.py
 """
@@ -82,9 +83,7 @@ class FsxTest(t.TempDirTestCase):
                 self.check(results, "the mount")
                 for args, _, output in results:
                     if name == "mmap":
-                        # Some MAP_SHARED mappings must have been made (the rest
-                        # are refused with ENODEV for direct I/O readers).
-                        self.assertNotIn("MAP_SHARED mappings 0,", output)
+                        self.assertNotIn("MAP_SHARED mappings 0)", output)
             self.assertTrue(m.running(), m.log())
             m.unmount()
         # The DB is valid and holds what the exercisers last committed.
@@ -100,15 +99,15 @@ class FsxTest(t.TempDirTestCase):
                         self.assertEqual(len(scanned[key]), int(size), key)
                         self.assertEqual("%016X" % fnv1a64(scanned[key]), digest, key)
 
-        # The exerciser itself: the same seeds, POSIX model, local directory.
+        # The exerciser itself: the same seeds on a local directory.
         with tempfile.TemporaryDirectory(prefix="rocksfs-fsx-local-") as local:
             runs = []
             for name, flags in modes:
                 for i, seed in enumerate(seeds):
                     d = os.path.join(local, "%s-p%d" % (name, i))
                     os.mkdir(d)
-                    runs.append(["--seed", str(seed), "--ops", str(OPS), "--posix", *flags, d])
-            self.check(run_parallel(runs), "a local directory (POSIX model)")
+                    runs.append(["--seed", str(seed), "--ops", str(OPS), *flags, d])
+            self.check(run_parallel(runs), "a local directory")
 
 
 def fnv1a64(data):
