@@ -38,6 +38,10 @@ Writers sharing one file (a few seconds each):
   write, a new descriptor per check, a MAP_SHARED mapping) must read the
   new bytes and see the new size at once (read-your-writes across
   processes).
+- test_files_read_whole_after_close_while_their_directory_is_listed: two
+  processes create, write and close files and read each back at once while
+  two others list the directory with READDIRPLUS (10 s): no file reads
+  short, and stat shows its size.
 """
 
 import errno
@@ -442,6 +446,53 @@ def ryw_reader_main(path, kind, conn):
             os.close(fd)
 
 
+# --- files written while their directory is listed ---------------------------
+
+LISTED_SECONDS = 10.0
+LISTED_SIZE = 20000
+
+
+def listed_writer_main(root, w, deadline, results):
+    """Child: creates files, writes LISTED_SIZE bytes in 5 writes, closes,
+    then reads each back whole through a new descriptor (pread only, as a
+    reader that trusts EOF does)."""
+    problems, made = [], 0
+    try:
+        while time.time() < deadline and len(problems) < 20:
+            path = os.path.join(root, "w%d-%06d" % (w, made))
+            made += 1
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            for k in range(5):
+                os.write(fd, bytes([65 + k]) * (LISTED_SIZE // 5))
+            os.close(fd)
+            time.sleep(0.002)  # let a listing run
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                data = pread_all(fd, 0, 2 * LISTED_SIZE)  # read(2) only: no fstat first
+            finally:
+                os.close(fd)
+            if len(data) != LISTED_SIZE:
+                problems.append("%s: %d bytes read after its close, stat %d"
+                                % (os.path.basename(path), len(data), os.stat(path).st_size))
+            if made % 50 == 0:
+                for i in range(made - 50, made):
+                    os.unlink(os.path.join(root, "w%d-%06d" % (w, i)))
+    except Exception as e:  # report, never hang the parent
+        problems.append("unexpected %r" % e)
+    results.put((made, problems))
+
+
+def lister_main(root, deadline):
+    """Child: lists root and stats every entry (so the kernel lists with
+    READDIRPLUS), until the deadline."""
+    while time.time() < deadline:
+        for entry in os.scandir(root):
+            try:
+                entry.stat()
+            except FileNotFoundError:
+                pass
+
+
 class StressTest(t.TempDirTestCase):
     def test_readers_writers_renamers_and_listers_at_once(self):
         db = os.path.join(self.dir, "db")
@@ -717,6 +768,34 @@ class StressTest(t.TempDirTestCase):
             self.assertEqual(t.read_file(path), content)
             m.unmount()
         self.assertEqual(t.ldb_get(db, b"shared"), bytes(content), "the DB holds another value")
+
+    def test_files_read_whole_after_close_while_their_directory_is_listed(self):
+        # A file written and closed reads whole, and stat shows its size,
+        # while two other processes list its directory (READDIRPLUS).
+        db = os.path.join(self.dir, "db")
+        with t.Mount(db, create=True) as m:
+            ctx = multiprocessing.get_context("fork")
+            results = ctx.Queue()
+            deadline = time.time() + LISTED_SECONDS
+            writers = [ctx.Process(target=listed_writer_main, args=(m.root, w, deadline, results))
+                       for w in range(2)]
+            listers = [ctx.Process(target=lister_main, args=(m.root, deadline)) for _ in range(2)]
+            for proc in writers + listers:
+                proc.start()
+            made, problems = 0, []
+            for _ in writers:
+                n, found = results.get(timeout=LISTED_SECONDS + 120)
+                made += n
+                problems += found
+            for proc in writers + listers:
+                proc.join(timeout=30)
+            print("listed while written: %d files, %d read short after their close"
+                  % (made, len(problems)), file=sys.stderr)
+            self.assertEqual(problems, [], "%d of %d files (first 20):\n%s"
+                             % (len(problems), made, "\n".join(problems)))
+            self.assertGreater(made, 100)
+            m.unmount()
+        t.ldb(db, "checkconsistency")
 
 
 if __name__ == "__main__":
