@@ -1,30 +1,45 @@
-// rocksfs_fsx: an fsx-style exerciser (after the classic BSD/Apple fsx) for
-// rocksfs's file semantics.
+// rocksfs_fsx: an fsx-style exerciser (after the classic BSD/Apple fsx) of
+// file semantics, for rocksfs mounts and any local filesystem.
 //
 //   rocksfs_fsx [--seed N] [--ops N] [--files N] [--max-size BYTES]
-//               [--no-mmap] [--posix] [--manifest FILE] [--history N] [--verbose] DIR
+//               [--no-mmap] [--manifest FILE] [--history N] [--verbose] DIR
 //
-// Runs a random sequence of operations on a few files in DIR (f0, f1, ...):
-// open, read, pread, write, pwrite, ftruncate, truncate by path, O_APPEND
-// appends, mmap reads (MAP_SHARED, PROT_READ on a read-only descriptor),
-// MAP_PRIVATE writes (which must never reach the file), fsync, close and
-// reopen, rename, unlink (descriptors of unlinked or replaced files stay open
-// and in use for a while), stat and readdir. Every byte read is compared with
-// an in-memory model; on a mismatch it prints the seed, the operation and the
-// last 20 operations, and exits with status 1. Status 2 is a usage or setup
-// error.
+// Runs a random sequence of operations, fixed by the seed, on a few files in
+// DIR (f0, f1, ...) and checks every byte read, every size and every listing
+// against an in-memory model. The model is POSIX's, as ext4 and tmpfs
+// implement it, which rocksfs follows inside one mount (SPEC section 3): a
+// file (an inode) has one content, shared by all its descriptors and
+// mappings, so the same seeds on tmpfs check the exerciser itself. What it
+// checks:
 //
-// The model follows rocksfs's semantics (README "Consistency and
-// durability"): each open descriptor has its own view of a file (a writable
-// one buffers its writes, a read-only one keeps the value it opened), and a
-// file's committed content changes when a writable descriptor is closed or
-// fsync'd, or when the file is truncated by path. With --posix the model is
-// POSIX's (every write is visible at once), so the same seeds can be run on
-// tmpfs or ext4 to check the exerciser itself.
+// - Several descriptors per file: up to 3 open at once, each O_RDONLY,
+//   O_RDWR or O_RDWR|O_APPEND (writable ones sometimes with O_TRUNC).
+//   After a write through one of them, the written range is read back
+//   through every other descriptor and every live mapping of the file
+//   (read-your-writes), or through a new descriptor when there is no other.
+// - O_APPEND from two descriptors of one file: series of appends through
+//   either land one after the other at the end, none lost or overwritten.
+// - ftruncate, truncate by path and open(O_TRUNC) take effect when called:
+//   fstat through every descriptor and stat by path show the new size at
+//   once, and reads around the new end agree.
+// - MAP_SHARED mappings: read-only ones through any descriptor, and writable
+//   ones (PROT_WRITE) through an O_RDWR one. A store into a writable mapping
+//   is read at once by read() through every descriptor; a mapping may live
+//   on across other operations (writes, truncates, the close of its
+//   descriptor, unlink or rename of its name), and the file is read again
+//   after munmap (sometimes after msync). MAP_PRIVATE stores never reach
+//   the file.
+// - Close, then open again: closing the last descriptor and mapping of a
+//   name, or every descriptor at once, and reading the name through a new
+//   descriptor gives the same content.
+// - Descriptors and mappings of unlinked or replaced files stay in use for a
+//   while (reads, writes, stores); fsync, rename, unlink, stat and readdir.
 //
-// The program keeps one descriptor per file at a time (plus short-lived ones
-// for mmap reads and whole-file reads), so its expectations never depend on
-// the order of two writers' closes.
+// On a mismatch it prints the seed, the operation, the last --history
+// operations (default 30) and the command line that repeats the run, and
+// exits with status 1. Status 2 is a usage or setup error. --manifest FILE
+// writes each file's final size and FNV-1a hash (after every descriptor and
+// mapping is closed), for checking the store afterwards.
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -33,6 +48,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
@@ -51,11 +67,10 @@
 
 namespace {
 
-enum class Mode { kNone, kRead, kWrite, kAppend };
+enum class Mode { kRead, kWrite, kAppend };
 
 const char* ModeName(Mode mode) {
   switch (mode) {
-    case Mode::kNone: return "closed";
     case Mode::kRead: return "O_RDONLY";
     case Mode::kWrite: return "O_RDWR";
     case Mode::kAppend: return "O_RDWR|O_APPEND";
@@ -63,28 +78,56 @@ const char* ModeName(Mode mode) {
   return "?";
 }
 
-// One file (an inode): what is committed, and the descriptor open on it.
-struct Object {
-  std::string committed;  // rocksfs: the committed value; --posix: the content
-  int fd = -1;
-  Mode mode = Mode::kNone;
-  std::string view;       // rocksfs: what the descriptor sees (buffer or pinned value)
-  bool linked = true;     // false once unlinked or replaced by a rename
-  bool stale = false;     // rocksfs: a read-only descriptor that predates a commit
-  // rocksfs: sizes of earlier committed values. While a reader of an older
-  // value is open (and until its asynchronous RELEASE reaches the daemon),
-  // stat shows that value's size: see SizeAcceptable.
-  std::deque<uint64_t> past_sizes;
-
-  void SetCommitted(std::string content) {
-    if (content.size() != committed.size()) {
-      past_sizes.push_back(committed.size());
-      if (past_sizes.size() > 8) past_sizes.pop_front();
-    }
-    committed = std::move(content);
-  }
-  int id = 0;             // for messages
+// Which descriptor an operation needs.
+enum class Want {
+  kAny,
+  kWritable,  // O_RDWR, with or without O_APPEND
+  kPlain,     // O_RDWR without O_APPEND (writes land where they are aimed)
+  kAppend,    // O_RDWR|O_APPEND
 };
+
+bool Matches(Mode mode, Want want) {
+  switch (want) {
+    case Want::kAny: return true;
+    case Want::kWritable: return mode != Mode::kRead;
+    case Want::kPlain: return mode == Mode::kWrite;
+    case Want::kAppend: return mode == Mode::kAppend;
+  }
+  return false;
+}
+
+struct Descriptor {
+  int fd = -1;
+  Mode mode = Mode::kRead;
+};
+
+// A live MAP_SHARED mapping of [0, length) of a file.
+struct Mapping {
+  char* addr = nullptr;
+  size_t length = 0;
+  bool writable = false;
+};
+
+// One file (an inode): its content, which every descriptor and mapping of
+// it shares, and what is open on it.
+struct File {
+  int id = 0;  // for messages: "file #3"
+  std::string content;
+  bool linked = true;  // false once unlinked or replaced by a rename
+  std::vector<Descriptor> fds;
+  std::vector<Mapping> maps;
+
+  bool InUse() const { return !fds.empty() || !maps.empty(); }
+  size_t Count(Want want) const {
+    size_t n = 0;
+    for (const Descriptor& d : fds) n += Matches(d.mode, want) ? 1 : 0;
+    return n;
+  }
+};
+
+constexpr size_t kMaxDescriptors = 3;  // per file
+constexpr size_t kMaxMappings = 2;     // live MAP_SHARED mappings per file
+constexpr size_t kMaxOrphans = 4;      // unlinked files still in use
 
 struct Options {
   uint64_t seed = 0;
@@ -92,14 +135,10 @@ struct Options {
   int files = 4;
   uint64_t max_size = 256 * 1024;
   bool mmap = true;
-  bool posix = false;
   bool verbose = false;
   std::string manifest;
   std::string dir;
-  size_t history = 20;  // operations shown on a mismatch
-  // fstat every descriptor opened for reading, as cat, stdio and most
-  // programs do (rocksfs: that revalidates the kernel's size of the file).
-  bool fstat_after_open = true;
+  size_t history = 30;  // operations shown on a mismatch
 };
 
 sigjmp_buf g_fault_jump;
@@ -120,6 +159,18 @@ uint64_t Fnv1a64(std::string_view bytes) {
   return hash;
 }
 
+// Checks that ran, printed at the end (and asserted on by test_fsx.py).
+struct Checks {
+  uint64_t other_descriptor_reads = 0;  // read-your-writes through another descriptor
+  uint64_t mapping_reads = 0;           // ...through a live mapping
+  uint64_t sizes = 0;                   // fstat/stat sizes compared
+  uint64_t reopens = 0;                 // whole reads after closing, through a new descriptor
+  uint64_t two_appender_writes = 0;     // O_APPEND writes while two O_APPEND descriptors are open
+  uint64_t read_mappings = 0;           // MAP_SHARED PROT_READ mappings made
+  uint64_t write_mappings = 0;          // MAP_SHARED PROT_WRITE mappings made
+  uint64_t mapping_stores = 0;          // stores into MAP_SHARED mappings
+};
+
 class Exerciser {
  public:
   explicit Exerciser(const Options& options)
@@ -135,36 +186,55 @@ class Exerciser {
   bool Chance(int percent) { return Random(100) < static_cast<uint64_t>(percent); }
   std::string Path(int slot) const { return options_.dir + "/f" + std::to_string(slot); }
   std::string Name(int slot) const { return "f" + std::to_string(slot); }
-  // What a descriptor on `object` reads.
-  std::string& Seen(Object& object) { return options_.posix ? object.committed : object.view; }
-  // The content a new open of the name would see.
-  const std::string& Current(const Object& object) const { return object.committed; }
-  std::string Pattern(uint64_t offset, size_t length) const;
+  // The slot holding `file`, or -1 if it has no name any more.
+  int SlotOf(const File& file) const;
+  // "f2 (file #3)" or "unlinked file #3".
+  std::string Label(const File& file) const;
+  // Bytes that tell which operation wrote them (and, by `salt`, which kind
+  // of write): never 0, as holes read as 0.
+  std::string Pattern(uint64_t offset, size_t length, unsigned salt = 0) const;
   void Compare(const std::string& what, std::string_view expected, std::string_view got,
                uint64_t base_offset);
+  // content[offset, offset + length), clipped at its end.
+  static std::string Slice(const std::string& content, uint64_t offset, size_t length);
 
-  // ---- descriptors ----
-  void Open(int slot, Mode mode, bool truncate);
-  void Close(Object& object);
-  void Commit(Object& object);
-  // Makes sure the slot's file exists (creating it empty) and returns it.
-  Object& Ensure(int slot);
-  void EnsureMode(int slot, bool writable);
-  void CheckFstat(Object& object, const char* what);
-  // Whether stat may report `size` for `object` when `expected` is its
-  // content's size. POSIX: only that. rocksfs: also the committed size, or
-  // the size of an older value that a reader may still hold (the kernel
-  // clamps page-cache reads to i_size, so the daemon keeps reporting the old
-  // size until the last such reader is released, and the RELEASE of a closed
-  // descriptor reaches it asynchronously; new readers meanwhile use direct
-  // I/O and read their whole value whatever the size says).
-  bool SizeAcceptable(const Object& object, uint64_t size, uint64_t expected) const;
+  // ---- descriptors and mappings ----
+  // Opens the slot's name with `mode` (creating the file for writable
+  // modes) as one more descriptor of its file, first closing one if the
+  // file has kMaxDescriptors open. Returns the new descriptor.
+  int OpenDescriptor(int slot, Mode mode, bool truncate);
+  // A descriptor of the slot's file matching `want`: an open one picked at
+  // random, or a new one. REQUIRES: for kAny, the file exists.
+  int DescriptorFor(int slot, Want want);
+  // Index of a random descriptor of `file` matching `want`, or -1.
+  int FindDescriptor(const File& file, Want want);
+  Mode ModeOf(const File& file, int fd) const;
+  void CloseDescriptor(File& file, size_t index);
+  void Unmap(File& file, size_t index, bool sync);
+  void ReleaseAll(File& file);
+
+  // ---- checks ----
+  // Reads [offset, offset + length) through every descriptor of `file` but
+  // `except_fd`, and compares every live mapping's part of the range; if no
+  // other descriptor is open and the file has a name, reads it through a new
+  // one. `after` names the operation being checked.
+  void CheckRange(File& file, uint64_t offset, size_t length, int except_fd,
+                  const std::string& after);
+  // fstat through every descriptor and stat by name must give the model's size.
+  void CheckSizes(File& file, const std::string& after);
   // Reads [offset, offset + length) through fd into a string (loops over
-  // short reads; stops at EOF).
-  std::string ReadAt(int fd, uint64_t offset, size_t length, const char* what);
-  // Compares `length` bytes at `map` with `expected`, turning SIGBUS/SIGSEGV
-  // into a mismatch report.
-  void CompareMapping(const std::string& what, const char* map, std::string_view expected);
+  // short reads; stops at EOF). With `sequential`, lseek and read instead.
+  std::string ReadAt(int fd, uint64_t offset, size_t length, const char* what,
+                     bool sequential = false);
+  // Compares expected.size() bytes at `map` with `expected` (offset `base`
+  // in the file), turning SIGBUS/SIGSEGV into a mismatch report.
+  void CompareMapping(const std::string& what, const char* map, std::string_view expected,
+                      uint64_t base);
+  // Stores `data` at `map`, turning SIGBUS/SIGSEGV into a mismatch report.
+  void StoreToMapping(const std::string& what, char* map, std::string_view data);
+  // A store of random bytes into the accessible part of a writable mapping,
+  // checked through every descriptor and mapping.
+  void StoreAndCheck(File& file, size_t map_index);
 
   // ---- operations ----
   void DoRead(int slot);
@@ -173,28 +243,32 @@ class Exerciser {
   void DoAppend(int slot);
   void DoTruncate(int slot);
   void DoFsync(int slot);
+  void DoOpen(int slot);
   void DoClose(int slot);
   void DoReopen(int slot);
   void DoRename(int from, int to);
   void DoUnlink(int slot);
   void DoMmapRead(int slot);
+  void DoMmapWrite(int slot);
+  void DoMappingOp();
   void DoMmapPrivateWrite(int slot);
   void DoStat(int slot);
   void DoListDir();
   void DoOrphan();
+  // The name stopped naming `file` (unlink, or a rename over it).
+  void Unlinked(std::shared_ptr<File> file);
   void VerifyAll();
   void WriteManifest();
 
   Options options_;
   std::mt19937_64 rng_;
-  std::vector<std::shared_ptr<Object>> slots_;
-  std::vector<std::shared_ptr<Object>> orphans_;  // unlinked, still open
+  std::vector<std::shared_ptr<File>> slots_;
+  std::vector<std::shared_ptr<File>> orphans_;  // unlinked, still in use
   std::deque<std::string> history_;
   uint64_t op_ = 0;
   int next_id_ = 1;
-  uint64_t counts_[16] = {};
-  uint64_t mmap_mapped_ = 0;   // MAP_SHARED mappings made
-  uint64_t mmap_refused_ = 0;  // ...and refused with ENODEV (rocksfs direct I/O readers)
+  uint64_t counts_[32] = {};
+  Checks checks_;
 };
 
 void Exerciser::Log(const char* format, ...) {
@@ -216,24 +290,40 @@ void Exerciser::Fail(const char* format, ...) {
   va_start(args, format);
   vsnprintf(line, sizeof line, format, args);
   va_end(args);
-  fprintf(stderr, "rocksfs_fsx: MISMATCH at operation %" PRIu64 " (seed %" PRIu64 ", dir %s%s): %s\n",
-          op_, options_.seed, options_.dir.c_str(), options_.posix ? ", posix model" : "", line);
+  fprintf(stderr, "rocksfs_fsx: MISMATCH at operation %" PRIu64 " (seed %" PRIu64 ", dir %s): %s\n",
+          op_, options_.seed, options_.dir.c_str(), line);
   fprintf(stderr, "rocksfs_fsx: the last %zu operations:\n", history_.size());
   for (const std::string& entry : history_) fprintf(stderr, "  %s\n", entry.c_str());
   fprintf(stderr, "rocksfs_fsx: rerun with: rocksfs_fsx --seed %" PRIu64 " --ops %" PRIu64
-          " --files %d --max-size %" PRIu64 "%s%s DIR\n",
+          " --files %d --max-size %" PRIu64 "%s DIR\n",
           options_.seed, options_.ops, options_.files, options_.max_size,
-          options_.mmap ? "" : " --no-mmap", options_.posix ? " --posix" : "");
+          options_.mmap ? "" : " --no-mmap");
   exit(1);
 }
 
-// Bytes that tell which operation wrote them: never 0 (holes read as 0).
-std::string Exerciser::Pattern(uint64_t offset, size_t length) const {
+int Exerciser::SlotOf(const File& file) const {
+  for (int i = 0; i < options_.files; ++i) {
+    if (slots_[i].get() == &file) return i;
+  }
+  return -1;
+}
+
+std::string Exerciser::Label(const File& file) const {
+  int slot = SlotOf(file);
+  if (slot < 0) return "unlinked file #" + std::to_string(file.id);
+  return Name(slot) + " (file #" + std::to_string(file.id) + ")";
+}
+
+std::string Exerciser::Pattern(uint64_t offset, size_t length, unsigned salt) const {
   std::string data(length, '\0');
   for (size_t i = 0; i < length; ++i) {
-    data[i] = static_cast<char>(1 + (op_ * 7 + offset + i) % 255);
+    data[i] = static_cast<char>(1 + (op_ * 7 + salt + offset + i) % 255);
   }
   return data;
+}
+
+std::string Exerciser::Slice(const std::string& content, uint64_t offset, size_t length) {
+  return offset < content.size() ? content.substr(offset, length) : std::string();
 }
 
 void Exerciser::Compare(const std::string& what, std::string_view expected, std::string_view got,
@@ -250,15 +340,21 @@ void Exerciser::Compare(const std::string& what, std::string_view expected, std:
        byte_at(got, i));
 }
 
-std::string Exerciser::ReadAt(int fd, uint64_t offset, size_t length, const char* what) {
+std::string Exerciser::ReadAt(int fd, uint64_t offset, size_t length, const char* what,
+                              bool sequential) {
   std::string data(length, '\0');
   size_t done = 0;
+  if (sequential && lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    Fail("%s: lseek(fd %d, %" PRIu64 "): %s", what, fd, offset, strerror(errno));
+  }
   while (done < length) {
-    ssize_t n = pread(fd, data.data() + done, length - done, static_cast<off_t>(offset + done));
+    ssize_t n = sequential
+                    ? read(fd, data.data() + done, length - done)
+                    : pread(fd, data.data() + done, length - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      Fail("%s: pread(%zu at %" PRIu64 "): %s", what, length - done, offset + done,
-           strerror(errno));
+      Fail("%s: %s(fd %d, %zu at %" PRIu64 "): %s", what, sequential ? "read" : "pread", fd,
+           length - done, offset + done, strerror(errno));
     }
     if (n == 0) break;
     done += static_cast<size_t>(n);
@@ -268,30 +364,42 @@ std::string Exerciser::ReadAt(int fd, uint64_t offset, size_t length, const char
 }
 
 void Exerciser::CompareMapping(const std::string& what, const char* map,
-                               std::string_view expected) {
+                               std::string_view expected, uint64_t base) {
   std::string copy(expected.size(), '\0');
   int signum = sigsetjmp(g_fault_jump, 1);
   if (signum != 0) {
     g_fault_armed = 0;
-    Fail("%s: %s while reading the mapping of %zu bytes", what.c_str(),
-         signum == SIGBUS ? "SIGBUS" : "SIGSEGV", expected.size());
+    Fail("%s: %s while reading %zu bytes of the mapping at file offset %" PRIu64, what.c_str(),
+         signum == SIGBUS ? "SIGBUS" : "SIGSEGV", expected.size(), base);
   }
   g_fault_armed = 1;
   std::memcpy(copy.data(), map, expected.size());
   g_fault_armed = 0;
-  Compare(what, expected, copy, 0);
+  Compare(what, expected, copy, base);
 }
 
-// Opens the slot's name with `mode`. REQUIRES: the slot's file, if any, has
-// no descriptor open; for kRead the file exists.
-void Exerciser::Open(int slot, Mode mode, bool truncate) {
-  std::shared_ptr<Object>& object = slots_[slot];
+void Exerciser::StoreToMapping(const std::string& what, char* map, std::string_view data) {
+  int signum = sigsetjmp(g_fault_jump, 1);
+  if (signum != 0) {
+    g_fault_armed = 0;
+    Fail("%s: %s while storing %zu bytes into the mapping", what.c_str(),
+         signum == SIGBUS ? "SIGBUS" : "SIGSEGV", data.size());
+  }
+  g_fault_armed = 1;
+  std::memcpy(map, data.data(), data.size());
+  g_fault_armed = 0;
+}
+
+// ---- descriptors and mappings ----
+
+int Exerciser::OpenDescriptor(int slot, Mode mode, bool truncate) {
+  std::shared_ptr<File>& file = slots_[slot];
+  if (file && file->fds.size() >= kMaxDescriptors) CloseDescriptor(*file, Random(file->fds.size()));
   int flags = 0;
   switch (mode) {
     case Mode::kRead: flags = O_RDONLY; break;
     case Mode::kWrite: flags = O_RDWR | O_CREAT; break;
     case Mode::kAppend: flags = O_RDWR | O_CREAT | O_APPEND; break;
-    case Mode::kNone: return;
   }
   if (truncate) flags |= O_TRUNC;
   int fd = open(Path(slot).c_str(), flags, 0644);
@@ -299,93 +407,143 @@ void Exerciser::Open(int slot, Mode mode, bool truncate) {
     Fail("open(%s, %s%s): %s", Name(slot).c_str(), ModeName(mode), truncate ? "|O_TRUNC" : "",
          strerror(errno));
   }
-  if (options_.fstat_after_open) {
-    struct stat ignored;
-    (void)fstat(fd, &ignored);
-  }
   Log("open %s %s%s -> fd %d%s", Name(slot).c_str(), ModeName(mode), truncate ? "|O_TRUNC" : "",
-      fd, object ? "" : " (created)");
-  if (!object) {
-    // O_CREAT commits the empty file at once, in rocksfs too.
-    object = std::make_shared<Object>();
-    object->id = next_id_++;
+      fd, file ? (" (" + std::to_string(file->fds.size()) + " open before)").c_str() : " (created)");
+  if (!file) {
+    file = std::make_shared<File>();
+    file->id = next_id_++;
   }
-  object->fd = fd;
-  object->mode = mode;
-  object->stale = false;
+  file->fds.push_back({fd, mode});
   if (truncate && mode != Mode::kRead) {
-    // POSIX truncates at once; rocksfs truncates the new handle's buffer and
-    // commits the empty file at close.
-    if (options_.posix) object->committed.clear();
-    object->view.clear();
-  } else {
-    object->view = object->committed;
+    file->content.clear();
+    // O_TRUNC takes effect at the open, for every descriptor.
+    CheckSizes(*file, "open(O_TRUNC)");
   }
+  return fd;
 }
 
-void Exerciser::Commit(Object& object) {
-  if (options_.posix || !object.linked) return;
-  if (object.mode == Mode::kWrite || object.mode == Mode::kAppend) object.SetCommitted(object.view);
+int Exerciser::FindDescriptor(const File& file, Want want) {
+  std::vector<int> candidates;
+  for (size_t i = 0; i < file.fds.size(); ++i) {
+    if (Matches(file.fds[i].mode, want)) candidates.push_back(static_cast<int>(i));
+  }
+  if (candidates.empty()) return -1;
+  return candidates[Random(candidates.size())];
 }
 
-void Exerciser::Close(Object& object) {
-  if (object.fd < 0) return;
-  Log("close fd %d (file #%d, %s%s)", object.fd, object.id, ModeName(object.mode),
-      object.linked ? "" : ", unlinked");
-  if (close(object.fd) != 0) {
-    Fail("close(fd %d of file #%d, %s): %s", object.fd, object.id, ModeName(object.mode),
+int Exerciser::DescriptorFor(int slot, Want want) {
+  if (slots_[slot]) {
+    int index = FindDescriptor(*slots_[slot], want);
+    if (index >= 0) return slots_[slot]->fds[index].fd;
+  }
+  Mode mode = Mode::kWrite;
+  if (want == Want::kAppend) mode = Mode::kAppend;
+  if (want == Want::kAny && slots_[slot] && Chance(60)) mode = Mode::kRead;
+  return OpenDescriptor(slot, mode, false);
+}
+
+Mode Exerciser::ModeOf(const File& file, int fd) const {
+  for (const Descriptor& d : file.fds) {
+    if (d.fd == fd) return d.mode;
+  }
+  return Mode::kRead;
+}
+
+void Exerciser::CloseDescriptor(File& file, size_t index) {
+  Descriptor d = file.fds[index];
+  Log("close fd %d of %s (%s)", d.fd, Label(file).c_str(), ModeName(d.mode));
+  if (close(d.fd) != 0) {
+    Fail("close(fd %d of %s, %s): %s", d.fd, Label(file).c_str(), ModeName(d.mode),
          strerror(errno));
   }
-  Commit(object);
-  object.fd = -1;
-  object.mode = Mode::kNone;
-  object.stale = false;
-  object.view.clear();
+  file.fds.erase(file.fds.begin() + static_cast<long>(index));
 }
 
-Object& Exerciser::Ensure(int slot) {
-  if (!slots_[slot]) Open(slot, Mode::kWrite, false);
-  return *slots_[slot];
+void Exerciser::Unmap(File& file, size_t index, bool sync) {
+  Mapping m = file.maps[index];
+  Log("%smunmap %s mapping of %s (%zu bytes)", sync && m.writable ? "msync(MS_SYNC), " : "",
+      m.writable ? "a writable" : "a read-only", Label(file).c_str(), m.length);
+  if (sync && m.writable && msync(m.addr, m.length, MS_SYNC) != 0) {
+    Fail("msync of a mapping of %s (%zu bytes): %s", Label(file).c_str(), m.length,
+         strerror(errno));
+  }
+  if (munmap(m.addr, m.length) != 0) {
+    Fail("munmap of a mapping of %s: %s", Label(file).c_str(), strerror(errno));
+  }
+  file.maps.erase(file.maps.begin() + static_cast<long>(index));
 }
 
-void Exerciser::EnsureMode(int slot, bool writable) {
-  Object& object = Ensure(slot);
-  bool is_writable = object.mode == Mode::kWrite || object.mode == Mode::kAppend;
-  if (writable && !is_writable) {
-    Close(object);
-    Open(slot, Mode::kWrite, false);
-  } else if (!writable && object.mode == Mode::kNone) {
-    Open(slot, Chance(70) ? Mode::kRead : Mode::kWrite, false);
+void Exerciser::ReleaseAll(File& file) {
+  while (!file.maps.empty()) Unmap(file, file.maps.size() - 1, Chance(30));
+  while (!file.fds.empty()) CloseDescriptor(file, file.fds.size() - 1);
+}
+
+// ---- checks ----
+
+void Exerciser::CheckRange(File& file, uint64_t offset, size_t length, int except_fd,
+                           const std::string& after) {
+  std::string expected = Slice(file.content, offset, length);
+  bool other = false;
+  for (const Descriptor& d : file.fds) {
+    if (d.fd == except_fd) continue;
+    other = true;
+    std::string got = ReadAt(d.fd, offset, length, "read-your-writes pread");
+    Compare("pread of [" + std::to_string(offset) + ", +" + std::to_string(length) + ") of " +
+                Label(file) + " through fd " + std::to_string(d.fd) + " (" + ModeName(d.mode) +
+                ") after " + after,
+            expected, got, offset);
+    checks_.other_descriptor_reads++;
+  }
+  for (const Mapping& m : file.maps) {
+    uint64_t end = std::min<uint64_t>({offset + length, m.length, file.content.size()});
+    if (offset >= end) continue;
+    CompareMapping("the live " + std::string(m.writable ? "writable" : "read-only") +
+                       " MAP_SHARED mapping of " + Label(file) + " after " + after,
+                   m.addr + offset, std::string_view(file.content).substr(offset, end - offset),
+                   offset);
+    checks_.mapping_reads++;
+  }
+  int slot = SlotOf(file);
+  if (!other && slot >= 0) {
+    int fd = open(Path(slot).c_str(), O_RDONLY);
+    if (fd < 0) Fail("open(%s, O_RDONLY) to check %s: %s", Name(slot).c_str(), after.c_str(),
+                     strerror(errno));
+    std::string got = ReadAt(fd, offset, length, "read-your-writes pread");
+    close(fd);
+    Compare("pread of [" + std::to_string(offset) + ", +" + std::to_string(length) + ") of " +
+                Label(file) + " through a new descriptor after " + after,
+            expected, got, offset);
+    checks_.other_descriptor_reads++;
   }
 }
 
-void Exerciser::CheckFstat(Object& object, const char* what) {
-  if (object.fd < 0) return;
-  // rocksfs: the kernel's size of a file open for writing is the writer's
-  // until anything asks the daemon for attributes (stat, readdirplus), then
-  // the committed size (README "Differences from ext4"). Only readers' sizes
-  // are checked.
-  if (!options_.posix && object.mode != Mode::kRead) return;
-  struct stat st;
-  if (fstat(object.fd, &st) != 0) Fail("%s: fstat(fd %d): %s", what, object.fd, strerror(errno));
-  uint64_t expected = Seen(object).size();
-  if (!SizeAcceptable(object, static_cast<uint64_t>(st.st_size), expected)) {
-    Fail("%s: fstat(fd %d, %s) size %lld, expected %" PRIu64, what, object.fd,
-         ModeName(object.mode), static_cast<long long>(st.st_size), expected);
+void Exerciser::CheckSizes(File& file, const std::string& after) {
+  uint64_t expected = file.content.size();
+  for (const Descriptor& d : file.fds) {
+    struct stat st;
+    if (fstat(d.fd, &st) != 0) Fail("fstat(fd %d) after %s: %s", d.fd, after.c_str(), strerror(errno));
+    if (static_cast<uint64_t>(st.st_size) != expected) {
+      Fail("fstat(fd %d of %s, %s) after %s: size %lld, expected %" PRIu64, d.fd,
+           Label(file).c_str(), ModeName(d.mode), after.c_str(),
+           static_cast<long long>(st.st_size), expected);
+    }
+    checks_.sizes++;
+  }
+  int slot = SlotOf(file);
+  if (slot >= 0) {
+    struct stat st;
+    if (stat(Path(slot).c_str(), &st) != 0) {
+      Fail("stat(%s) after %s: %s", Name(slot).c_str(), after.c_str(), strerror(errno));
+    }
+    if (static_cast<uint64_t>(st.st_size) != expected) {
+      Fail("stat(%s) after %s: size %lld, expected %" PRIu64, Name(slot).c_str(), after.c_str(),
+           static_cast<long long>(st.st_size), expected);
+    }
+    checks_.sizes++;
   }
 }
 
-bool Exerciser::SizeAcceptable(const Object& object, uint64_t size, uint64_t expected) const {
-  if (size == expected) return true;
-  if (options_.posix) return false;
-  // A reader with direct I/O holding an older value sees the committed size.
-  if (size == object.committed.size()) return true;
-  if (object.mode == Mode::kRead && size == object.view.size()) return true;
-  for (uint64_t past : object.past_sizes) {
-    if (size == past) return true;
-  }
-  return false;
-}
+// ---- operations ----
 
 void Exerciser::DoRead(int slot) {
   if (!slots_[slot]) {
@@ -397,18 +555,17 @@ void Exerciser::DoRead(int slot) {
     }
     return;
   }
-  EnsureMode(slot, false);
-  Object& object = *slots_[slot];
-  const std::string& seen = Seen(object);
-  uint64_t offset = Random(seen.size() + 4096);
+  int fd = DescriptorFor(slot, Want::kAny);
+  File& file = *slots_[slot];
+  uint64_t offset = Random(file.content.size() + 4096);
   size_t length = 1 + Random(Chance(20) ? options_.max_size : 65536);
-  Log("pread %s fd %d [%" PRIu64 ", +%zu) of %zu", Name(slot).c_str(), object.fd, offset, length,
-      seen.size());
-  std::string got = ReadAt(object.fd, offset, length, "pread");
-  std::string expected = offset < seen.size() ? seen.substr(offset, length) : std::string();
-  Compare("pread of " + Name(slot) + " through fd " + std::to_string(object.fd) + " (" +
-              ModeName(object.mode) + ")",
-          expected, got, offset);
+  bool sequential = Chance(30);
+  Log("%s %s fd %d (%s) [%" PRIu64 ", +%zu) of %zu", sequential ? "lseek+read" : "pread",
+      Name(slot).c_str(), fd, ModeName(ModeOf(file, fd)), offset, length, file.content.size());
+  std::string got = ReadAt(fd, offset, length, "read", sequential);
+  Compare("read of " + Label(file) + " through fd " + std::to_string(fd) + " (" +
+              ModeName(ModeOf(file, fd)) + ")",
+          Slice(file.content, offset, length), got, offset);
 }
 
 void Exerciser::DoCat(int slot) {
@@ -422,13 +579,9 @@ void Exerciser::DoCat(int slot) {
     return;
   }
   if (fd < 0) Fail("open(%s, O_RDONLY) for a whole read: %s", Name(slot).c_str(), strerror(errno));
-  Object& object = *slots_[slot];
-  if (options_.fstat_after_open) {
-    struct stat ignored;
-    (void)fstat(fd, &ignored);
-  }
-  Log("cat %s (a new fd %d; %zu bytes committed)", Name(slot).c_str(), fd,
-      Current(object).size());
+  File& file = *slots_[slot];
+  Log("cat %s (a new fd %d; %zu bytes; %zu descriptors and %zu mappings open)",
+      Name(slot).c_str(), fd, file.content.size(), file.fds.size(), file.maps.size());
   std::string got;
   char buffer[65536];
   while (true) {
@@ -444,71 +597,92 @@ void Exerciser::DoCat(int slot) {
   struct stat st;
   long long size_after = fstat(fd, &st) == 0 ? static_cast<long long>(st.st_size) : -1;
   close(fd);
-  Compare("whole read of " + Name(slot) + " through a new descriptor (fstat after the read: " +
+  Compare("whole read of " + Label(file) + " through a new descriptor (fstat after the read: " +
               std::to_string(size_after) + " bytes)",
-          Current(object), got, 0);
+          file.content, got, 0);
+  if (size_after != static_cast<long long>(file.content.size())) {
+    Fail("fstat of a new descriptor of %s: size %lld, expected %zu", Label(file).c_str(),
+         size_after, file.content.size());
+  }
 }
 
 void Exerciser::DoWrite(int slot) {
-  EnsureMode(slot, true);
-  Object& object = *slots_[slot];
-  std::string& seen = Seen(object);
+  int fd = DescriptorFor(slot, Want::kPlain);
+  File& file = *slots_[slot];
+  std::string& content = file.content;
   size_t length = 1 + Random(Chance(10) ? options_.max_size / 4 : 16384);
   uint64_t limit = options_.max_size > length ? options_.max_size - length : 0;
-  uint64_t offset = Chance(50) ? Random(std::min<uint64_t>(limit, seen.size() + 1))
+  uint64_t offset = Chance(50) ? Random(std::min<uint64_t>(limit, content.size() + 1))
                                : Random(limit + 1);
-  if (object.mode == Mode::kAppend) offset = seen.size();  // O_APPEND ignores the offset
   std::string data = Pattern(offset, length);
   bool positional = Chance(60);
-  Log("%s %s fd %d (%s) [%" PRIu64 ", +%zu) of %zu", positional ? "pwrite" : "lseek+write",
-      Name(slot).c_str(), object.fd, ModeName(object.mode), offset, length, seen.size());
+  Log("%s %s fd %d [%" PRIu64 ", +%zu) of %zu (%zu descriptors, %zu mappings)",
+      positional ? "pwrite" : "lseek+write", Name(slot).c_str(), fd, offset, length,
+      content.size(), file.fds.size(), file.maps.size());
   ssize_t n;
   if (positional) {
-    n = pwrite(object.fd, data.data(), length, static_cast<off_t>(offset));
+    n = pwrite(fd, data.data(), length, static_cast<off_t>(offset));
   } else {
-    if (lseek(object.fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
-      Fail("lseek(fd %d, %" PRIu64 "): %s", object.fd, offset, strerror(errno));
+    if (lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+      Fail("lseek(fd %d, %" PRIu64 "): %s", fd, offset, strerror(errno));
     }
-    n = write(object.fd, data.data(), length);
+    n = write(fd, data.data(), length);
   }
   if (n != static_cast<ssize_t>(length)) {
     Fail("write of %zu bytes at %" PRIu64 " to %s: %s", length, offset, Name(slot).c_str(),
          n < 0 ? strerror(errno) : ("short: " + std::to_string(n)).c_str());
   }
-  if (offset + length > seen.size()) seen.resize(offset + length, '\0');
-  seen.replace(offset, length, data);
-  if (Chance(30)) CheckFstat(object, "after a write");
+  if (offset + length > content.size()) content.resize(offset + length, '\0');
+  content.replace(offset, length, data);
+  if (Chance(60)) CheckRange(file, offset, length, fd, "a write through fd " + std::to_string(fd));
+  if (Chance(30)) CheckSizes(file, "a write");
 }
 
 void Exerciser::DoAppend(int slot) {
-  Object& object = Ensure(slot);
-  if (object.mode != Mode::kAppend) {
-    Close(object);
-    Open(slot, Mode::kAppend, false);
+  DescriptorFor(slot, Want::kAppend);
+  File& file = *slots_[slot];
+  // Two O_APPEND descriptors half of the time.
+  if (file.Count(Want::kAppend) < 2 && Chance(50)) OpenDescriptor(slot, Mode::kAppend, false);
+  int appends = 1 + static_cast<int>(Random(4));
+  for (int k = 0; k < appends; ++k) {
+    int index = FindDescriptor(file, Want::kAppend);
+    int fd = file.fds[index].fd;
+    size_t length = 1 + Random(8192);
+    if (file.content.size() + length > options_.max_size) {
+      // Keep files bounded: start the series over.
+      Log("ftruncate %s fd %d %zu -> 0 (before appends past --max-size)", Name(slot).c_str(), fd,
+          file.content.size());
+      if (ftruncate(fd, 0) != 0) Fail("ftruncate(%s, 0): %s", Name(slot).c_str(), strerror(errno));
+      file.content.clear();
+      CheckSizes(file, "ftruncate to 0");
+    }
+    uint64_t end = file.content.size();
+    std::string data = Pattern(end, length, 31 * k);
+    bool two = file.Count(Want::kAppend) >= 2;
+    Log("append %s fd %d +%zu at %" PRIu64 "%s", Name(slot).c_str(), fd, length, end,
+        two ? " (two O_APPEND descriptors)" : "");
+    ssize_t n = Chance(20) ? pwrite(fd, data.data(), length, 0)  // O_APPEND ignores the offset
+                           : write(fd, data.data(), length);
+    if (n != static_cast<ssize_t>(length)) {
+      Fail("O_APPEND write of %zu bytes to %s: %s", length, Name(slot).c_str(),
+           n < 0 ? strerror(errno) : ("short: " + std::to_string(n)).c_str());
+    }
+    file.content += data;
+    if (two) checks_.two_appender_writes++;
+    if (Chance(50)) {
+      CheckRange(file, end, length, fd, "an O_APPEND write through fd " + std::to_string(fd));
+    }
+    if (Chance(30)) CheckSizes(file, "an O_APPEND write");
   }
-  std::string& seen = Seen(object);
-  size_t length = 1 + Random(8192);
-  if (seen.size() + length > options_.max_size) {
-    // Keep files bounded: start the append series over.
-    Close(object);
-    Open(slot, Mode::kAppend, true);
+  if (file.Count(Want::kAppend) >= 2 && Chance(50)) {
+    CheckRange(file, 0, file.content.size() + 1, -1, "appends from two descriptors");
   }
-  std::string& now = Seen(object);
-  std::string data = Pattern(now.size(), length);
-  Log("append %s fd %d +%zu to %zu", Name(slot).c_str(), object.fd, length, now.size());
-  ssize_t n = write(object.fd, data.data(), length);
-  if (n != static_cast<ssize_t>(length)) {
-    Fail("O_APPEND write of %zu bytes to %s: %s", length, Name(slot).c_str(),
-         n < 0 ? strerror(errno) : ("short: " + std::to_string(n)).c_str());
-  }
-  now += data;
-  if (Chance(30)) CheckFstat(object, "after an O_APPEND write");
 }
 
 void Exerciser::DoTruncate(int slot) {
   if (!slots_[slot]) return;
-  Object& object = *slots_[slot];
-  uint64_t old_size = (object.fd >= 0 ? Seen(object) : Current(object)).size();
+  File& file = *slots_[slot];
+  uint64_t old_size = file.content.size();
   uint64_t size;
   switch (Random(4)) {
     case 0: size = 0; break;
@@ -517,58 +691,93 @@ void Exerciser::DoTruncate(int slot) {
     default: size = Random(options_.max_size + 1); break;
   }
   size = std::min<uint64_t>(size, options_.max_size);
-  if (object.mode == Mode::kWrite || object.mode == Mode::kAppend) {
-    Log("ftruncate %s fd %d %zu -> %" PRIu64, Name(slot).c_str(), object.fd, Seen(object).size(),
-        size);
-    if (ftruncate(object.fd, static_cast<off_t>(size)) != 0) {
+  int index = FindDescriptor(file, Want::kWritable);
+  std::string what;
+  if (index >= 0 && Chance(70)) {
+    int fd = file.fds[index].fd;
+    what = "ftruncate through fd " + std::to_string(fd);
+    Log("ftruncate %s fd %d %" PRIu64 " -> %" PRIu64 " (%zu descriptors, %zu mappings)",
+        Name(slot).c_str(), fd, old_size, size, file.fds.size(), file.maps.size());
+    if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
       Fail("ftruncate(%s, %" PRIu64 "): %s", Name(slot).c_str(), size, strerror(errno));
     }
-    Seen(object).resize(size, '\0');
-    if (Chance(50)) CheckFstat(object, "after ftruncate");
-    return;
-  }
-  // No writer open: truncate by path commits at once.
-  Log("truncate %s %zu -> %" PRIu64 "%s", Name(slot).c_str(), Current(object).size(), size,
-      object.fd >= 0 ? " (a reader is open)" : "");
-  if (truncate(Path(slot).c_str(), static_cast<off_t>(size)) != 0) {
-    Fail("truncate(%s, %" PRIu64 "): %s", Name(slot).c_str(), size, strerror(errno));
-  }
-  if (object.committed.size() != size) {
-    std::string content = object.committed;
-    content.resize(size, '\0');
-    if (options_.posix) {
-      object.committed = std::move(content);
-    } else {
-      object.SetCommitted(std::move(content));
-      if (object.fd >= 0) object.stale = true;  // the reader keeps its value
+  } else {
+    what = "truncate by name";
+    Log("truncate %s %" PRIu64 " -> %" PRIu64 " (%zu descriptors, %zu mappings)",
+        Name(slot).c_str(), old_size, size, file.fds.size(), file.maps.size());
+    if (truncate(Path(slot).c_str(), static_cast<off_t>(size)) != 0) {
+      Fail("truncate(%s, %" PRIu64 "): %s", Name(slot).c_str(), size, strerror(errno));
     }
   }
+  file.content.resize(size, '\0');
+  // The new size at once, through every descriptor and the name.
+  CheckSizes(file, what);
+  if (Chance(50)) CheckRange(file, size > 4096 ? size - 4096 : 0, 8192, -1, what);
 }
 
 void Exerciser::DoFsync(int slot) {
-  if (!slots_[slot] || slots_[slot]->fd < 0) return;
-  Object& object = *slots_[slot];
-  Log("fsync %s fd %d (%s)", Name(slot).c_str(), object.fd, ModeName(object.mode));
-  if (fsync(object.fd) != 0) Fail("fsync(%s): %s", Name(slot).c_str(), strerror(errno));
-  Commit(object);
+  if (!slots_[slot] || slots_[slot]->fds.empty()) return;
+  File& file = *slots_[slot];
+  const Descriptor& d = file.fds[Random(file.fds.size())];
+  bool data_only = Chance(30);
+  Log("%s %s fd %d (%s)", data_only ? "fdatasync" : "fsync", Name(slot).c_str(), d.fd,
+      ModeName(d.mode));
+  if ((data_only ? fdatasync(d.fd) : fsync(d.fd)) != 0) {
+    Fail("fsync(%s fd %d): %s", Name(slot).c_str(), d.fd, strerror(errno));
+  }
+}
+
+void Exerciser::DoOpen(int slot) {
+  uint64_t pick = Random(100);
+  Mode mode = pick < 40 ? Mode::kRead : pick < 75 ? Mode::kWrite : Mode::kAppend;
+  if (!slots_[slot] && mode == Mode::kRead) mode = Mode::kWrite;
+  bool truncate = mode != Mode::kRead && Chance(15);
+  int fd = OpenDescriptor(slot, mode, truncate);
+  File& file = *slots_[slot];
+  // A new descriptor sees what the others wrote.
+  if (Chance(50)) CheckSizes(file, "an open");
+  if (Chance(50)) {
+    uint64_t offset = Random(file.content.size() + 1);
+    size_t length = 1 + Random(65536);
+    std::string got = ReadAt(fd, offset, length, "pread after open");
+    Compare("pread of " + Label(file) + " through the new fd " + std::to_string(fd),
+            Slice(file.content, offset, length), got, offset);
+  }
 }
 
 void Exerciser::DoClose(int slot) {
-  if (slots_[slot]) Close(*slots_[slot]);
+  if (!slots_[slot] || slots_[slot]->fds.empty()) return;
+  File& file = *slots_[slot];
+  CloseDescriptor(file, Random(file.fds.size()));
+  if (!file.InUse()) {
+    // The last one closed: the name still reads the same.
+    DoCat(slot);
+    checks_.reopens++;
+  }
 }
 
 void Exerciser::DoReopen(int slot) {
-  if (slots_[slot]) Close(*slots_[slot]);
-  uint64_t pick = Random(100);
-  if (pick < 40 && slots_[slot]) {
-    Open(slot, Mode::kRead, false);
-  } else if (pick < 70) {
-    Open(slot, Mode::kWrite, false);
-  } else if (pick < 85) {
-    Open(slot, Mode::kWrite, true);
-  } else {
-    Open(slot, Mode::kAppend, Chance(20));
+  if (!slots_[slot]) {
+    OpenDescriptor(slot, Chance(70) ? Mode::kWrite : Mode::kAppend, false);
+    return;
   }
+  File& file = *slots_[slot];
+  Log("close every descriptor of %s%s", Label(file).c_str(),
+      file.maps.empty() ? "" : " (mappings stay)");
+  while (!file.fds.empty()) CloseDescriptor(file, file.fds.size() - 1);
+  uint64_t pick = Random(100);
+  Mode mode = pick < 45 ? Mode::kRead : pick < 85 ? Mode::kWrite : Mode::kAppend;
+  int fd = OpenDescriptor(slot, mode, false);
+  std::string got = ReadAt(fd, 0, file.content.size() + 4096, "whole pread after reopen");
+  Compare("whole read of " + Label(file) + " through fd " + std::to_string(fd) +
+              " after closing every descriptor and opening it again",
+          file.content, got, 0);
+  checks_.reopens++;
+}
+
+void Exerciser::Unlinked(std::shared_ptr<File> file) {
+  file->linked = false;
+  if (file->InUse()) orphans_.push_back(std::move(file));
 }
 
 void Exerciser::DoRename(int from, int to) {
@@ -582,10 +791,7 @@ void Exerciser::DoRename(int from, int to) {
     return;
   }
   if (rc != 0) Fail("rename(%s, %s): %s", Name(from).c_str(), Name(to).c_str(), strerror(errno));
-  if (slots_[to]) {
-    slots_[to]->linked = false;
-    if (slots_[to]->fd >= 0) orphans_.push_back(slots_[to]);
-  }
+  if (slots_[to]) Unlinked(std::move(slots_[to]));
   slots_[to] = std::move(slots_[from]);
   slots_[from].reset();
 }
@@ -600,122 +806,164 @@ void Exerciser::DoUnlink(int slot) {
     return;
   }
   if (rc != 0) Fail("unlink(%s): %s", Name(slot).c_str(), strerror(errno));
-  slots_[slot]->linked = false;
-  if (slots_[slot]->fd >= 0) orphans_.push_back(slots_[slot]);
+  Unlinked(std::move(slots_[slot]));
   slots_[slot].reset();
 }
 
 void Exerciser::DoMmapRead(int slot) {
   if (!slots_[slot]) return;
-  Object& object = *slots_[slot];
+  File& file = *slots_[slot];
+  int index = Chance(60) ? FindDescriptor(file, Want::kAny) : -1;
   int fd;
-  std::string expected;
-  bool own = object.mode == Mode::kRead && Chance(50);
-  if (own) {
-    fd = object.fd;
-    expected = Seen(object);
+  if (index >= 0) {
+    fd = file.fds[index].fd;
   } else {
     fd = open(Path(slot).c_str(), O_RDONLY);
     if (fd < 0) Fail("open(%s, O_RDONLY) for mmap: %s", Name(slot).c_str(), strerror(errno));
-    expected = Current(object);
   }
+  const std::string& expected = file.content;
   Log("mmap MAP_SHARED PROT_READ %s %s fd %d, %zu bytes", Name(slot).c_str(),
-      own ? "its" : "a new", fd, expected.size());
-  bool writer_open = object.mode == Mode::kWrite || object.mode == Mode::kAppend;
-  // As programs do before mapping: the size to map. (rocksfs: after a commit
-  // the kernel keeps its old idea of the size until something revalidates
-  // it, and a mapping faults with SIGBUS past it.)
+      index >= 0 ? "its" : "a new", fd, expected.size());
+  // As programs do before mapping: the size to map.
   struct stat st;
   if (fstat(fd, &st) != 0) Fail("fstat(fd %d): %s", fd, strerror(errno));
-  if (!writer_open && !SizeAcceptable(object, static_cast<uint64_t>(st.st_size), expected.size())) {
-    Fail("fstat(%s fd %d) before mmap: size %lld, expected %zu", own ? "its" : "a new", fd,
+  if (static_cast<uint64_t>(st.st_size) != expected.size()) {
+    Fail("fstat(%s fd %d) before mmap: size %lld, expected %zu", index >= 0 ? "its" : "a new", fd,
          static_cast<long long>(st.st_size), expected.size());
   }
-  if (!options_.posix && static_cast<uint64_t>(st.st_size) < expected.size()) {
-    expected.resize(st.st_size);  // the older value's size, see SizeAcceptable
-  }
+  checks_.sizes++;
   if (!expected.empty()) {
     void* map = mmap(nullptr, expected.size(), PROT_READ, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
-      // rocksfs: a reader opened while a writer is open, or while a reader
-      // of an older value is, uses direct I/O, and FUSE refuses shared
-      // mappings of direct I/O files (documented).
-      if (!(errno == ENODEV && !options_.posix)) {
-        Fail("mmap(MAP_SHARED, PROT_READ) of %s (%zu bytes): %s", Name(slot).c_str(),
-             expected.size(), strerror(errno));
-      }
-      Log("  ENODEV (direct I/O reader), as documented");
-      mmap_refused_++;
-    } else {
-      mmap_mapped_++;
-      CompareMapping("MAP_SHARED read of " + Name(slot), static_cast<const char*>(map), expected);
-      munmap(map, expected.size());
+      Fail("mmap(MAP_SHARED, PROT_READ) of %s (%zu bytes): %s", Name(slot).c_str(),
+           expected.size(), strerror(errno));
+    }
+    checks_.read_mappings++;
+    CompareMapping("MAP_SHARED read of " + Label(file), static_cast<const char*>(map), expected, 0);
+    munmap(map, expected.size());
+  }
+  if (index < 0) close(fd);
+}
+
+void Exerciser::StoreAndCheck(File& file, size_t map_index) {
+  const Mapping& m = file.maps[map_index];
+  uint64_t accessible = std::min<uint64_t>(m.length, file.content.size());
+  if (accessible == 0) return;
+  uint64_t offset = Random(accessible);
+  size_t count = 1 + Random(std::min<uint64_t>(accessible - offset, 16384));
+  std::string data = Pattern(offset, count, 128);
+  Log("store [%" PRIu64 ", +%zu) into a MAP_SHARED mapping of %s (%zu bytes mapped, %zu long)",
+      offset, count, Label(file).c_str(), m.length, file.content.size());
+  StoreToMapping("store into a MAP_SHARED mapping of " + Label(file), m.addr + offset, data);
+  file.content.replace(offset, count, data);
+  checks_.mapping_stores++;
+  // read() through every descriptor sees the store at once.
+  CheckRange(file, offset, count, -1, "a store into a MAP_SHARED mapping");
+}
+
+void Exerciser::DoMmapWrite(int slot) {
+  if (!slots_[slot] || slots_[slot]->content.empty()) return;
+  int fd = DescriptorFor(slot, Want::kWritable);  // never opens with O_TRUNC
+  File& file = *slots_[slot];
+  if (file.maps.size() >= kMaxMappings) Unmap(file, 0, false);
+  size_t length = file.content.size();
+  Log("mmap MAP_SHARED PROT_READ|PROT_WRITE %s fd %d (%s), %zu bytes", Name(slot).c_str(), fd,
+      ModeName(ModeOf(file, fd)), length);
+  void* map = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) {
+    Fail("mmap(MAP_SHARED, PROT_READ|PROT_WRITE) of %s (%zu bytes) through fd %d: %s",
+         Name(slot).c_str(), length, fd, strerror(errno));
+  }
+  checks_.write_mappings++;
+  file.maps.push_back({static_cast<char*>(map), length, true});
+  CompareMapping("a new writable MAP_SHARED mapping of " + Label(file), static_cast<char*>(map),
+                 file.content, 0);
+  int stores = 1 + static_cast<int>(Random(3));
+  for (int k = 0; k < stores; ++k) StoreAndCheck(file, file.maps.size() - 1);
+  if (Chance(30)) CheckSizes(file, "stores into a mapping");  // stores never change the size
+  if (Chance(50)) {
+    Log("  the mapping stays");
+    return;
+  }
+  Unmap(file, file.maps.size() - 1, Chance(40));
+  CheckRange(file, 0, file.content.size() + 1, -1, "munmap of a written mapping");
+}
+
+void Exerciser::DoMappingOp() {
+  std::vector<std::pair<File*, size_t>> live;
+  auto collect = [&live](File& file) {
+    for (size_t i = 0; i < file.maps.size(); ++i) live.emplace_back(&file, i);
+  };
+  for (auto& file : slots_) {
+    if (file) collect(*file);
+  }
+  for (auto& file : orphans_) collect(*file);
+  if (live.empty()) return;
+  auto [file, index] = live[Random(live.size())];
+  const Mapping& m = file->maps[index];
+  uint64_t pick = Random(100);
+  if (pick < 40) {
+    uint64_t accessible = std::min<uint64_t>(m.length, file->content.size());
+    Log("read a %s MAP_SHARED mapping of %s: [0, %" PRIu64 ")",
+        m.writable ? "writable" : "read-only", Label(*file).c_str(), accessible);
+    CompareMapping("the live MAP_SHARED mapping of " + Label(*file), m.addr,
+                   std::string_view(file->content).substr(0, accessible), 0);
+    checks_.mapping_reads++;
+  } else if (pick < 75 && m.writable) {
+    StoreAndCheck(*file, index);
+  } else {
+    Unmap(*file, index, Chance(40));
+    if (!file->fds.empty() || file->linked) {
+      CheckRange(*file, 0, file->content.size() + 1, -1, "munmap");
     }
   }
-  if (!own) close(fd);
 }
 
 void Exerciser::DoMmapPrivateWrite(int slot) {
-  EnsureMode(slot, false);
-  Object& object = *slots_[slot];
-  std::string expected = Seen(object);
-  CheckFstat(object, "before MAP_PRIVATE mmap");
-  if (!options_.posix) {
-    // A mapping ends at the kernel's size, which for a file open for writing
-    // may be the committed one, and for a reader an older value's (see
-    // CheckFstat and SizeAcceptable): map no further.
-    struct stat st;
-    if (fstat(object.fd, &st) != 0) Fail("fstat(fd %d): %s", object.fd, strerror(errno));
-    if (static_cast<uint64_t>(st.st_size) < expected.size()) expected.resize(st.st_size);
-  }
+  if (!slots_[slot]) return;
+  int fd = DescriptorFor(slot, Want::kAny);
+  File& file = *slots_[slot];
+  std::string expected = file.content;
   if (expected.empty()) return;
   size_t length = expected.size();
-  Log("mmap MAP_PRIVATE PROT_WRITE %s fd %d (%s), %zu bytes", Name(slot).c_str(), object.fd,
-      ModeName(object.mode), length);
-  void* map = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE, object.fd, 0);
+  Log("mmap MAP_PRIVATE PROT_WRITE %s fd %d (%s), %zu bytes", Name(slot).c_str(), fd,
+      ModeName(ModeOf(file, fd)), length);
+  void* map = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   if (map == MAP_FAILED) {
     Fail("mmap(MAP_PRIVATE, PROT_READ|PROT_WRITE) of %s (%zu bytes): %s", Name(slot).c_str(),
          length, strerror(errno));
   }
   char* bytes = static_cast<char*>(map);
-  CompareMapping("MAP_PRIVATE mapping of " + Name(slot) + " before writing", bytes, expected);
+  CompareMapping("MAP_PRIVATE mapping of " + Label(file) + " before writing", bytes, expected, 0);
   uint64_t offset = Random(length);
   size_t count = 1 + Random(std::min<size_t>(length - offset, 8192));
-  std::string data = Pattern(offset, count);
-  for (size_t i = 0; i < count; ++i) data[i] = static_cast<char>(~data[i]);
-  std::memcpy(bytes + offset, data.data(), count);
+  std::string data = Pattern(offset, count, 64);
+  StoreToMapping("store into a MAP_PRIVATE mapping of " + Label(file), bytes + offset, data);
   std::string mine = expected;
   mine.replace(offset, count, data);
-  CompareMapping("MAP_PRIVATE mapping of " + Name(slot) + " after writing", bytes, mine);
+  CompareMapping("MAP_PRIVATE mapping of " + Label(file) + " after writing", bytes, mine, 0);
   munmap(map, length);
-  std::string after = ReadAt(object.fd, 0, Seen(object).size() + 1,
-                             "pread after MAP_PRIVATE writes");
-  Compare("read of " + Name(slot) + " after MAP_PRIVATE writes (must not reach the file)",
-          Seen(object), after, 0);
+  // Never in the file, for any descriptor.
+  CheckRange(file, 0, file.content.size() + 1, -1, "stores into a MAP_PRIVATE mapping");
 }
 
 void Exerciser::DoStat(int slot) {
-  struct stat st;
-  int rc = stat(Path(slot).c_str(), &st);
   if (!slots_[slot]) {
+    struct stat st;
+    int rc = stat(Path(slot).c_str(), &st);
     Log("stat %s (missing)", Name(slot).c_str());
     if (rc == 0 || errno != ENOENT) {
       Fail("stat of missing %s: %s", Name(slot).c_str(), rc == 0 ? "succeeded" : strerror(errno));
     }
     return;
   }
-  if (rc != 0) Fail("stat(%s): %s", Name(slot).c_str(), strerror(errno));
+  File& file = *slots_[slot];
+  Log("stat %s and fstat its %zu descriptors (%zu bytes)", Name(slot).c_str(), file.fds.size(),
+      file.content.size());
+  struct stat st;
+  if (stat(Path(slot).c_str(), &st) != 0) Fail("stat(%s): %s", Name(slot).c_str(), strerror(errno));
   if (!S_ISREG(st.st_mode)) Fail("stat(%s): not a regular file", Name(slot).c_str());
-  Object& object = *slots_[slot];
-  Log("stat %s size %lld", Name(slot).c_str(), static_cast<long long>(st.st_size));
-  if (!options_.posix && (object.mode == Mode::kWrite || object.mode == Mode::kAppend)) {
-    return;  // the kernel's size is the writer's or the committed one
-  }
-  uint64_t expected = object.committed.size();
-  if (!SizeAcceptable(object, static_cast<uint64_t>(st.st_size), expected)) {
-    Fail("stat(%s) size %lld, expected %" PRIu64, Name(slot).c_str(),
-         static_cast<long long>(st.st_size), expected);
-  }
+  CheckSizes(file, "stat");
 }
 
 void Exerciser::DoListDir() {
@@ -742,41 +990,53 @@ void Exerciser::DoListDir() {
 
 void Exerciser::DoOrphan() {
   if (orphans_.empty()) return;
-  size_t index = Random(orphans_.size());
-  Object& object = *orphans_[index];
-  std::string& seen = Seen(object);
+  File& file = *orphans_[Random(orphans_.size())];
   uint64_t pick = Random(100);
-  if (pick < 40) {
-    uint64_t offset = Random(seen.size() + 1);
+  int writable = FindDescriptor(file, Want::kWritable);
+  if (pick < 35 && !file.fds.empty()) {
+    const Descriptor& d = file.fds[Random(file.fds.size())];
+    uint64_t offset = Random(file.content.size() + 1);
     size_t length = 1 + Random(65536);
-    Log("pread unlinked file #%d fd %d [%" PRIu64 ", +%zu) of %zu", object.id, object.fd, offset,
-        length, seen.size());
-    std::string got = ReadAt(object.fd, offset, length, "pread of an unlinked file");
-    std::string expected = offset < seen.size() ? seen.substr(offset, length) : std::string();
-    Compare("pread of unlinked file #" + std::to_string(object.id), expected, got, offset);
-  } else if (pick < 70 && (object.mode == Mode::kWrite || object.mode == Mode::kAppend)) {
+    Log("pread %s fd %d [%" PRIu64 ", +%zu) of %zu", Label(file).c_str(), d.fd, offset, length,
+        file.content.size());
+    std::string got = ReadAt(d.fd, offset, length, "pread of an unlinked file");
+    Compare("pread of " + Label(file) + " through fd " + std::to_string(d.fd),
+            Slice(file.content, offset, length), got, offset);
+  } else if (pick < 65 && writable >= 0) {
+    const Descriptor d = file.fds[writable];
     size_t length = 1 + Random(4096);
-    uint64_t offset = object.mode == Mode::kAppend ? seen.size() : Random(seen.size() + 1);
+    uint64_t offset =
+        d.mode == Mode::kAppend ? file.content.size() : Random(file.content.size() + 1);
     std::string data = Pattern(offset, length);
-    Log("pwrite unlinked file #%d fd %d [%" PRIu64 ", +%zu)", object.id, object.fd, offset, length);
-    ssize_t n = pwrite(object.fd, data.data(), length, static_cast<off_t>(offset));
+    Log("pwrite %s fd %d (%s) [%" PRIu64 ", +%zu)", Label(file).c_str(), d.fd, ModeName(d.mode),
+        offset, length);
+    ssize_t n = pwrite(d.fd, data.data(), length, static_cast<off_t>(offset));
     if (n != static_cast<ssize_t>(length)) {
-      Fail("pwrite to unlinked file #%d: %s", object.id,
+      Fail("pwrite to %s: %s", Label(file).c_str(),
            n < 0 ? strerror(errno) : ("short: " + std::to_string(n)).c_str());
     }
-    if (offset + length > seen.size()) seen.resize(offset + length, '\0');
-    seen.replace(offset, length, data);
-  } else {
-    Close(object);
-    orphans_.erase(orphans_.begin() + static_cast<long>(index));
+    if (offset + length > file.content.size()) file.content.resize(offset + length, '\0');
+    file.content.replace(offset, length, data);
+    CheckRange(file, offset, length, d.fd, "a write to an unlinked file");
+  } else if (pick < 80 && !file.maps.empty()) {
+    size_t index = Random(file.maps.size());
+    if (file.maps[index].writable) {
+      StoreAndCheck(file, index);
+    } else {
+      CheckRange(file, 0, file.content.size() + 1, -1, "nothing (an unlinked file's mapping)");
+    }
+  } else if (!file.fds.empty()) {
+    CloseDescriptor(file, Random(file.fds.size()));
+  } else if (!file.maps.empty()) {
+    Unmap(file, Random(file.maps.size()), Chance(40));
   }
 }
 
 void Exerciser::VerifyAll() {
-  for (auto& orphan : orphans_) Close(*orphan);
+  for (auto& orphan : orphans_) ReleaseAll(*orphan);
   orphans_.clear();
   for (int i = 0; i < options_.files; ++i) {
-    if (slots_[i]) Close(*slots_[i]);
+    if (slots_[i]) ReleaseAll(*slots_[i]);
   }
   for (int i = 0; i < options_.files; ++i) DoCat(i);
   DoListDir();
@@ -792,7 +1052,7 @@ void Exerciser::WriteManifest() {
   }
   for (int i = 0; i < options_.files; ++i) {
     if (!slots_[i]) continue;
-    const std::string& content = slots_[i]->committed;
+    const std::string& content = slots_[i]->content;
     fprintf(out, "%s %zu %016" PRIX64 "\n", Name(i).c_str(), content.size(), Fnv1a64(content));
   }
   fclose(out);
@@ -800,14 +1060,16 @@ void Exerciser::WriteManifest() {
 
 int Exerciser::Run() {
   enum Kind {
-    kRead, kCat, kWrite, kAppend, kTruncate, kFsync, kClose, kReopen, kRename, kUnlink,
-    kMmapRead, kMmapPrivate, kStat, kListDir, kOrphan, kKinds
+    kRead, kCat, kWrite, kAppend, kTruncate, kOpen, kClose, kReopen, kFsync, kRename, kUnlink,
+    kMmapRead, kMmapWrite, kMappingOp, kMmapPrivate, kStat, kListDir, kOrphan, kKinds
   };
   static constexpr const char* kNames[kKinds] = {
-      "read", "whole read", "write", "append", "truncate", "fsync", "close", "reopen", "rename",
-      "unlink", "mmap read", "MAP_PRIVATE write", "stat", "readdir", "unlinked-fd op"};
+      "read", "whole read", "write", "append", "truncate", "open", "close", "reopen", "fsync",
+      "rename", "unlink", "mmap read", "MAP_SHARED write", "mapping op", "MAP_PRIVATE write",
+      "stat", "readdir", "unlinked-file op"};
   // Weights out of 100.
-  static constexpr int kWeights[kKinds] = {18, 6, 20, 8, 6, 4, 6, 6, 3, 2, 6, 4, 4, 2, 5};
+  static constexpr int kWeights[kKinds] = {14, 5, 15, 8, 7, 7, 6, 3, 3, 3, 2, 4, 6, 4, 3, 4, 2, 4};
+  static_assert(sizeof kWeights / sizeof kWeights[0] == kKinds);
   // Start from an empty directory of our own.
   for (int i = 0; i < options_.files; ++i) {
     if (unlink(Path(i).c_str()) != 0 && errno != ENOENT) {
@@ -820,7 +1082,10 @@ int Exerciser::Run() {
     int roll = static_cast<int>(Random(100));
     int kind = 0;
     while (kind < kKinds - 1 && roll >= kWeights[kind]) roll -= kWeights[kind++];
-    if (!options_.mmap && (kind == kMmapRead || kind == kMmapPrivate)) kind = kRead;
+    if (!options_.mmap &&
+        (kind == kMmapRead || kind == kMmapWrite || kind == kMappingOp || kind == kMmapPrivate)) {
+      kind = kRead;
+    }
     int slot = static_cast<int>(Random(options_.files));
     counts_[kind]++;
     switch (kind) {
@@ -829,9 +1094,10 @@ int Exerciser::Run() {
       case kWrite: DoWrite(slot); break;
       case kAppend: DoAppend(slot); break;
       case kTruncate: DoTruncate(slot); break;
-      case kFsync: DoFsync(slot); break;
+      case kOpen: DoOpen(slot); break;
       case kClose: DoClose(slot); break;
       case kReopen: DoReopen(slot); break;
+      case kFsync: DoFsync(slot); break;
       case kRename: {
         int to = static_cast<int>(Random(options_.files));
         if (to == slot) to = (to + 1) % options_.files;
@@ -840,13 +1106,16 @@ int Exerciser::Run() {
       }
       case kUnlink: DoUnlink(slot); break;
       case kMmapRead: DoMmapRead(slot); break;
+      case kMmapWrite: DoMmapWrite(slot); break;
+      case kMappingOp: DoMappingOp(); break;
       case kMmapPrivate: DoMmapPrivateWrite(slot); break;
       case kStat: DoStat(slot); break;
       case kListDir: DoListDir(); break;
       case kOrphan: DoOrphan(); break;
     }
-    while (orphans_.size() > 4) {
-      Close(*orphans_.front());
+    std::erase_if(orphans_, [](const std::shared_ptr<File>& file) { return !file->InUse(); });
+    while (orphans_.size() > kMaxOrphans) {
+      ReleaseAll(*orphans_.front());
       orphans_.erase(orphans_.begin());
     }
   }
@@ -860,8 +1129,13 @@ int Exerciser::Run() {
   for (int kind = 0; kind < kKinds; ++kind) {
     printf("%s%s %" PRIu64, kind ? ", " : "", kNames[kind], counts_[kind]);
   }
-  printf("; MAP_SHARED mappings %" PRIu64 ", refused with ENODEV %" PRIu64 ")\n", mmap_mapped_,
-         mmap_refused_);
+  printf("; checks: reads through another descriptor %" PRIu64 ", through a live mapping %" PRIu64
+         ", sizes %" PRIu64 ", reads after reopening %" PRIu64 ", O_APPEND writes with two "
+         "O_APPEND descriptors %" PRIu64 ", MAP_SHARED read-only mappings %" PRIu64
+         ", MAP_SHARED writable mappings %" PRIu64 ", stores into them %" PRIu64 ")\n",
+         checks_.other_descriptor_reads, checks_.mapping_reads, checks_.sizes, checks_.reopens,
+         checks_.two_appender_writes, checks_.read_mappings, checks_.write_mappings,
+         checks_.mapping_stores);
   return 0;
 }
 
@@ -869,7 +1143,7 @@ int Exerciser::Run() {
   if (message) fprintf(stderr, "rocksfs_fsx: %s\n", message);
   fprintf(stderr,
           "usage: rocksfs_fsx [--seed N] [--ops N] [--files N] [--max-size BYTES] [--no-mmap]\n"
-          "                   [--posix] [--manifest FILE] [--history N] [--verbose] DIR\n");
+          "                   [--manifest FILE] [--history N] [--verbose] DIR\n");
   exit(2);
 }
 
@@ -901,10 +1175,8 @@ int main(int argc, char** argv) {
     else if (arg == "--files") options.files = static_cast<int>(Number("--files", value()));
     else if (arg == "--max-size") options.max_size = Number("--max-size", value());
     else if (arg == "--no-mmap") options.mmap = false;
-    else if (arg == "--posix") options.posix = true;
     else if (arg == "--manifest") options.manifest = value();
     else if (arg == "--verbose") options.verbose = true;
-    else if (arg == "--no-fstat-after-open") options.fstat_after_open = false;
     else if (arg == "--history") options.history = Number("--history", value());
     else if (arg == "-h" || arg == "--help") Usage(nullptr);
     else if (!arg.empty() && arg[0] == '-') Usage(("unknown option " + arg).c_str());
