@@ -332,7 +332,7 @@ int Filesystem::ResolveChild(View& view, const NodeInfo& parent, std::string_vie
 
 int Filesystem::ResolveHashed(View& view, const NodeInfo& parent, std::string_view name,
                               Child* child) {
-  // "%#H" names stand for components too long for NAME_MAX. Walk the
+  // "%{#H}" names stand for components too long for NAME_MAX. Walk the
   // distinct components that start with the name's prefix, among the keys
   // and the directory markers, and pick the one that encodes to this name.
   bool at_root = parent.key.empty();

@@ -415,7 +415,7 @@ class Filesystem {
   int CheckWritable(const View& view) const;
   int RenameDirectory(View& view, const NodeInfo& src_parent, const Child& src,
                       const NodeInfo& dst_parent, const Child& dst);
-  // The directory `component` of `parent` is gone: "component%@" is stale.
+  // The directory `component` of `parent` is gone: "component%{@}" is stale.
   void ForgetValueName(NodeId parent, const NodeInfo& dir, std::string_view component);
   int SetMeta(View& view, const NodeInfo& info, const std::function<int(Metadata*)>& change);
   // Files unlinked (or replaced by a rename) while the kernel still holds

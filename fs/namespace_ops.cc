@@ -285,7 +285,7 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
   }
 
   if (src.is_dir()) {
-    // "x%@" names the value of key x, never a directory.
+    // "x%{@}" names the value of key x, never a directory.
     if (dst.role != NameRole::kPlain) return EINVAL;
     if (dst.is_file() || (dst.role == NameRole::kPlain && dst.file_exists && !dst.dir_exists)) {
       return ENOTDIR;
@@ -462,7 +462,7 @@ int Filesystem::RenameDirectory(View& view, const NodeInfo& src_dir, const Child
 }
 
 void Filesystem::ForgetValueName(NodeId parent, const NodeInfo& dir, std::string_view component) {
-  // Key `component` was shown as "component%@" beside its directory; with
+  // Key `component` was shown as "component%{@}" beside its directory; with
   // the directory gone it is plain "component" again, so the kernel must
   // forget the old name or the key would have two paths.
   if (!kernel_cache_) return;

@@ -6,14 +6,17 @@
 namespace rocksfs::fs {
 namespace {
 
-constexpr std::string_view kEmptyMarker = "%@";
-constexpr std::string_view kDirValueSuffix = "%@";
-constexpr std::string_view kHashMarker = "%#";
+constexpr std::string_view kEscapeOpen = "%{";
+constexpr char kEscapeClose = '}';
+constexpr std::string_view kEmptyMarker = "%{}";
+constexpr std::string_view kDirValueSuffix = "%{@}";
+constexpr std::string_view kHashOpen = "%{#";
 constexpr size_t kHashDigits = 16;
-// "%#" plus the hash digits.
-constexpr size_t kHashedTailSize = kHashMarker.size() + kHashDigits;
-// The longest unit a hashed prefix is cut between: a 4-byte UTF-8 character.
-constexpr size_t kLongestUnit = 4;
+// "%{#", the hash digits, "}".
+constexpr size_t kHashedTailSize = kHashOpen.size() + kHashDigits + 1;
+// The most one unit (a UTF-8 character or an escaped byte) can add to a
+// hashed prefix: "%{HH}", an escaped byte after a literal.
+constexpr size_t kLongestUnit = 5;
 constexpr char kHexDigits[] = "0123456789ABCDEF";
 
 constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
@@ -60,52 +63,76 @@ size_t Utf8CharLength(std::string_view s, size_t i) {
   return length;
 }
 
-// A raw '%' at component[i] must be escaped when the decoder would otherwise
-// read it as the start of an escape.
-bool PercentStartsEscape(std::string_view component, size_t i) {
-  const size_t rest = component.size() - i - 1;
-  if (rest >= 1 && (component[i + 1] == '@' || component[i + 1] == '#')) return true;
-  return rest >= 2 && IsUpperHex(component[i + 1]) && IsUpperHex(component[i + 2]);
-}
+// A name being built from escaped and literal units: runs of escaped bytes
+// share one "%{...}" group.
+class NameBuilder {
+ public:
+  explicit NameBuilder(size_t reserve) { name_.reserve(reserve); }
 
-void AppendByteEscape(std::string* out, char c) {
-  const auto b = static_cast<unsigned char>(c);
-  out->push_back('%');
-  out->push_back(kHexDigits[b >> 4]);
-  out->push_back(kHexDigits[b & 0xF]);
-}
-
-// Undoes %XX escapes; a '%' not followed by two uppercase hex digits, '@' or
-// '#' is literal. Returns false on a stray "%@" or "%#".
-bool Unescape(std::string_view body, std::string* out) {
-  out->clear();
-  out->reserve(body.size());
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (c != '%') {
-      out->push_back(c);
-      continue;
-    }
-    const size_t rest = body.size() - i - 1;
-    if (rest >= 1 && (body[i + 1] == '@' || body[i + 1] == '#')) return false;
-    if (rest >= 2 && IsUpperHex(body[i + 1]) && IsUpperHex(body[i + 2])) {
-      out->push_back(static_cast<char>(HexValue(body[i + 1]) * 16 + HexValue(body[i + 2])));
-      i += 2;
-    } else {
-      out->push_back('%');
-    }
+  void AppendEscaped(char c) {
+    if (!open_) name_ += kEscapeOpen;
+    open_ = true;
+    const auto b = static_cast<unsigned char>(c);
+    name_.push_back(kHexDigits[b >> 4]);
+    name_.push_back(kHexDigits[b & 0xF]);
   }
+
+  void AppendLiteral(std::string_view unit) {
+    Close();
+    name_.append(unit);
+  }
+
+  void Close() {
+    if (open_) name_.push_back(kEscapeClose);
+    open_ = false;
+  }
+
+  // The size of the name if it were closed now.
+  size_t ClosedSize() const { return name_.size() + (open_ ? 1 : 0); }
+
+  // A point to cut back to with CutTo.
+  struct Mark {
+    size_t size = 0;
+    bool open = false;
+  };
+  Mark mark() const { return {name_.size(), open_}; }
+
+  void CutTo(Mark mark) {
+    name_.resize(mark.size);
+    open_ = mark.open;
+  }
+
+  std::string Release() && { return std::move(name_); }
+
+ private:
+  std::string name_;
+  bool open_ = false;
+};
+
+// Parses one "%{HH...}" group of `name` at `*i` (just past "%{") into `out`
+// and moves `*i` past the "}". Returns false if it is not one: no pair, a
+// digit that is not uppercase hex, an odd count, or no "}".
+bool ParseByteGroup(std::string_view name, size_t* i, std::string* out) {
+  size_t k = *i;
+  while (k + 1 < name.size() && IsUpperHex(name[k]) && IsUpperHex(name[k + 1])) {
+    out->push_back(static_cast<char>(HexValue(name[k]) * 16 + HexValue(name[k + 1])));
+    k += 2;
+  }
+  if (k == *i || k >= name.size() || name[k] != kEscapeClose) return false;
+  *i = k + 1;
   return true;
 }
 
-// True if `body` ends with "%#" and 16 uppercase hex digits.
-bool HasHashTail(std::string_view body) {
-  if (body.size() < kHashedTailSize) return false;
-  const std::string_view tail = body.substr(body.size() - kHashedTailSize);
-  if (!tail.starts_with(kHashMarker)) return false;
-  for (char c : tail.substr(kHashMarker.size())) {
+// Parses "HHHHHHHHHHHHHHHH}" (the rest of a hash tail after "%{#"), which must
+// be all of `rest`.
+bool ParseHashTail(std::string_view rest, uint64_t* hash) {
+  if (rest.size() != kHashDigits + 1 || rest.back() != kEscapeClose) return false;
+  uint64_t value = 0;
+  for (char c : rest.substr(0, kHashDigits)) {
     if (!IsUpperHex(c)) return false;
+    value = value * 16 + HexValue(c);
   }
+  *hash = value;
   return true;
 }
 
@@ -122,22 +149,24 @@ uint64_t PathCodec::Hash(std::string_view component) {
   return hash;
 }
 
+bool PathCodec::IsHashed(std::string_view name) {
+  // Encode escapes every '%' that precedes '{' in a component, so "%{#" only
+  // ever opens a hash tail.
+  return name.find(kHashOpen) != std::string_view::npos;
+}
+
 std::string PathCodec::Encode(std::string_view component, NameRole role, bool at_root) const {
   const std::string_view suffix = role == NameRole::kDirValue ? kDirValueSuffix : "";
   const size_t prefix_limit = kNameMax - kHashedTailSize - suffix.size();
-  std::string name;
-  size_t cut = 0;  // the longest whole-unit prefix of `name` within prefix_limit
+  NameBuilder builder(std::min(component.size(), kNameMax) + suffix.size());
+  NameBuilder::Mark cut;  // the longest whole-unit prefix that fits prefix_limit once closed
   if (component.empty()) {
-    name = kEmptyMarker;
-  } else if (component == ".") {
-    name = "%2E";
-  } else if (component == "..") {
-    name = "%2E.";
-  } else if (at_root && component == kControlDirName) {
-    name = "%2E";
-    name += component.substr(1);
+    builder.AppendLiteral(kEmptyMarker);
+  } else if (component == "." || component == ".." ||
+             (at_root && component == kControlDirName)) {
+    builder.AppendEscaped('.');
+    builder.AppendLiteral(component.substr(1));
   } else {
-    name.reserve(std::min(component.size(), kNameMax) + suffix.size());
     size_t i = 0;
     while (i < component.size()) {
       const char c = component[i];
@@ -148,22 +177,29 @@ std::string PathCodec::Encode(std::string_view component, NameRole role, bool at
       if (length > 1 && component.substr(i, length).find(delimiter_) != std::string_view::npos) {
         length = 0;
       }
-      if (length == 0 || c == '\0' || c == '/' || c == delimiter_ ||
-          (c == '%' && PercentStartsEscape(component, i))) {
-        AppendByteEscape(&name, c);
+      const bool opens_escape = c == '%' && i + 1 < component.size() && component[i + 1] == '{';
+      if (length == 0 || c == '\0' || c == '/' || c == delimiter_ || opens_escape) {
+        builder.AppendEscaped(c);
         length = 1;
       } else {
-        name.append(component.substr(i, length));
+        builder.AppendLiteral(component.substr(i, length));
       }
       i += length;
-      if (name.size() <= prefix_limit) cut = name.size();
+      if (builder.ClosedSize() <= prefix_limit) cut = builder.mark();
     }
   }
-  if (name.size() + suffix.size() > kNameMax) {
-    name.resize(cut);
-    name += kHashMarker;
+  builder.Close();
+  const bool too_long = builder.ClosedSize() + suffix.size() > kNameMax;
+  if (too_long) {
+    builder.CutTo(cut);
+    builder.Close();
+  }
+  std::string name = std::move(builder).Release();
+  if (too_long) {
+    name += kHashOpen;
     const uint64_t hash = Hash(component);
     for (int shift = 60; shift >= 0; shift -= 4) name.push_back(kHexDigits[(hash >> shift) & 0xF]);
+    name.push_back(kEscapeClose);
   }
   name += suffix;
   return name;
@@ -177,35 +213,41 @@ int PathCodec::Decode(std::string_view name, bool at_root, DecodedName* out) con
   }
   DecodedName result;
   std::string_view body = name;
-  if (name.size() > kDirValueSuffix.size() && name.ends_with(kDirValueSuffix)) {
+  if (body.ends_with(kDirValueSuffix)) {
     result.role = NameRole::kDirValue;
     body.remove_suffix(kDirValueSuffix.size());
   }
+  if (body.empty()) return EINVAL;
 
-  if (body == kEmptyMarker) {
-    // The empty component; canonical by construction.
-  } else if (HasHashTail(body)) {
-    const std::string_view prefix = body.substr(0, body.size() - kHashedTailSize);
-    // Encode only hashes a body that overflows, and then keeps the longest
-    // prefix that fits, so a canonical prefix is within one unit of the
-    // limit. Shorter ones name no key.
-    const size_t suffix_size = name.size() - body.size();
-    const size_t prefix_limit = kNameMax - kHashedTailSize - suffix_size;
-    if (prefix.size() + kLongestUnit <= prefix_limit) return EINVAL;
-    if (!Unescape(prefix, &result.component)) return EINVAL;
-    if (result.component.find(delimiter_) != std::string::npos) return EINVAL;
-    uint64_t hash = 0;
-    for (char c : body.substr(body.size() - kHashDigits)) hash = hash * 16 + HexValue(c);
-    result.hashed = true;
-    result.hash = hash;
-    *out = std::move(result);
-    return 0;
-  } else if (!Unescape(body, &result.component)) {
+  size_t prefix_size = body.size();  // the bytes before a hash tail
+  if (body != kEmptyMarker) {
+    result.component.reserve(body.size());
+    size_t i = 0;
+    while (i < body.size()) {
+      if (!body.substr(i).starts_with(kEscapeOpen)) {
+        result.component.push_back(body[i++]);
+      } else if (body.substr(i).starts_with(kHashOpen)) {
+        if (!ParseHashTail(body.substr(i + kHashOpen.size()), &result.hash)) return EINVAL;
+        result.hashed = true;
+        prefix_size = i;
+        break;
+      } else {
+        i += kEscapeOpen.size();
+        if (!ParseByteGroup(body, &i, &result.component)) return EINVAL;
+      }
+    }
+  }
+  if (result.component.find(delimiter_) != std::string::npos) return EINVAL;
+
+  if (result.hashed) {
+    // Encode only hashes a component that overflows, and then keeps the
+    // longest prefix that fits, so a canonical prefix is within one unit of
+    // the limit. Shorter ones name no key.
+    const size_t prefix_limit = kNameMax - kHashedTailSize - (name.size() - body.size());
+    if (prefix_size + kLongestUnit <= prefix_limit) return EINVAL;
+  } else if (Encode(result.component, result.role, at_root) != name) {
     return EINVAL;
   }
-
-  if (result.component.find(delimiter_) != std::string::npos) return EINVAL;
-  if (Encode(result.component, result.role, at_root) != name) return EINVAL;
   *out = std::move(result);
   return 0;
 }

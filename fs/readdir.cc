@@ -174,7 +174,7 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
       if (take_marker) markers->SkipTo(DirMetaKey(resume));
     } else {
       // A file. If a directory of the same component exists too, the file
-      // shows as its value name ("c%@").
+      // shows as its value name ("c%{@}").
       value_size = data->value().size();
       std::string dir_prefix = c.position + delim;
       data->Next();

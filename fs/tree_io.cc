@@ -155,15 +155,16 @@ class TreeRecordSource final : public kv::RecordSource {
     if (codec_.Decode(name, at_root, decoded) != 0) {
       return Status::InvalidArgument(
           path + ": not a name a rocksfs mount shows (an escape that is not canonical, "
-                 "e.g. %41 for A, or a component holding the delimiter); rename it");
+                 "e.g. %{41} for A, a %{ that opens no escape, or a component holding the "
+                 "delimiter); rename it");
     }
     if (decoded->hashed) {
       return Status::InvalidArgument(
-          path + ": a shortened long name (%#HASH) cannot be loaded: the full key component "
+          path + ": a shortened long name (%{#HASH}) cannot be loaded: the full key component "
                  "is not in the name");
     }
     if (is_dir && decoded->role == NameRole::kDirValue) {
-      return Status::InvalidArgument(path + ": a directory name cannot end in %@");
+      return Status::InvalidArgument(path + ": a directory name cannot end in %{@}");
     }
     return Status::Ok();
   }
@@ -193,13 +194,13 @@ class TreeRecordSinkImpl final : public TreeRecordSink {
       if (end == std::string_view::npos) {
         const std::string name = codec_.Encode(
             component, has_children ? NameRole::kDirValue : NameRole::kPlain, at_root);
-        if (IsHashed(name)) ++hashed_;
+        if (PathCodec::IsHashed(name)) ++hashed_;
         Status s = EnsureDir(dir);
         if (!s.ok()) return s;
         return WriteFile(dir + "/" + name, value);
       }
       const std::string name = codec_.Encode(component, NameRole::kPlain, at_root);
-      if (IsHashed(name)) ++hashed_;
+      if (PathCodec::IsHashed(name)) ++hashed_;
       dir += "/" + name;
       start = end + 1;
       at_root = false;
@@ -210,10 +211,6 @@ class TreeRecordSinkImpl final : public TreeRecordSink {
   uint64_t hashed_names() const override { return hashed_; }
 
  private:
-  // Encode escapes every literal "%#" as "%25#", so "%#" only ever starts a
-  // hash tail.
-  static bool IsHashed(std::string_view name) { return name.find("%#") != std::string_view::npos; }
-
   Status EnsureDir(const std::string& dir) {
     if (dir == last_dir_) return Status::Ok();
     std::error_code ec;

@@ -6,16 +6,17 @@
 // is the file's path below the root, each component decoded with
 // PathCodec::Decode and joined with the delimiter; its value is the file's
 // contents. So a tree copied out of a mount (`cp -r MNT copy`) loads back
-// into the same keys: `blue%@` is key `blue`, `%@` the empty component,
-// `x%00y` the key `x\0y`. Symlinks, devices, sockets and FIFOs are passed
-// over and counted (skipped()); empty directories give no key. Names that
-// are not canonical (that a mount would never show, e.g. `%41`), directory
-// names ending in `%@`, and hashed long names (`...%#HHHH...`: the full
-// component is not in the name) are errors that name the path. Entries are
-// visited in bytewise name order.
+// into the same keys: `blue%{@}` is key `blue`, `%{}` the empty component,
+// `x%{00}y` the key `x\0y`, `50%off` the key `50%off`. Symlinks, devices,
+// sockets and FIFOs are passed over and counted (skipped()); empty
+// directories give no key. Names that are not canonical (that a mount would
+// never show, e.g. `%{41}`, or `x%{y}`: key `x%{y}` shows as `x%{25}{y}`),
+// directory names ending in `%{@}`, and hashed long names
+// (`...%{#HHHH...}`: the full component is not in the name) are errors that
+// name the path. Entries are visited in bytewise name order.
 //
 // TreeRecordSink writes the reverse: one file per key, with the names a
-// mount shows (a key that is also a directory gets the `NAME%@` file). It
+// mount shows (a key that is also a directory gets the `NAME%{@}` file). It
 // needs RecordSink::Write's has_children (DumpOptions::with_children).
 // Components longer than 255 bytes get hashed names, which do not load back;
 // hashed_names() counts them.

@@ -67,7 +67,7 @@ void AddDump(CLI::App& app, DumpCommand& c, int& result) {
       ->check(CLI::Range(1, INT32_MAX));
   sub->footer(std::string(
                   "tree: files named as a mount shows them (a key that is also a directory is\n"
-                  "NAME%@); `rocksfs load` of any dump reproduces the keys and values exactly\n"
+                  "NAME%{@}); `rocksfs load` of any dump reproduces the keys and values exactly\n"
                   "(trees: except keys with components longer than 255 bytes).\n") +
               kReadOnlyNote +
               "\n"

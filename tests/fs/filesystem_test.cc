@@ -327,11 +327,11 @@ TEST_F(FilesystemTest, ListingPlusCarriesTypesAndSizes) {
 
 TEST_F(FilesystemTest, KeyThatIsAlsoAPrefixShowsDirectoryAndValueName) {
   Seed({{"blue", "the value of blue"}, {"blue/x", "X"}});
-  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"blue", "blue%@"}));
-  EXPECT_EQ(Sorted(List(kRootNode, true)), WithDots({"blue", "blue%@"}));
+  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"blue", "blue%{@}"}));
+  EXPECT_EQ(Sorted(List(kRootNode, true)), WithDots({"blue", "blue%{@}"}));
   Entry dir = LookupPath("blue");
   EXPECT_TRUE(S_ISDIR(dir.attr.st_mode));
-  Entry value = LookupPath("blue%@");
+  Entry value = LookupPath("blue%{@}");
   EXPECT_TRUE(S_ISREG(value.attr.st_mode));
   EXPECT_EQ(value.attr.st_size, 17);
   EXPECT_EQ(ReadAll(value.node), "the value of blue");
@@ -340,10 +340,11 @@ TEST_F(FilesystemTest, KeyThatIsAlsoAPrefixShowsDirectoryAndValueName) {
 
 TEST_F(FilesystemTest, SiblingsSharingAPrefixNeverHideOneAnother) {
   Seed({{"config", "C"}, {"config.json", "J"}, {"config/x", "X"}, {"config\x01", "1"}});
-  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"config", "config%@", "config.json", "config\x01"}));
+  EXPECT_EQ(Sorted(List(kRootNode)),
+            WithDots({"config", "config%{@}", "config.json", "config\x01"}));
   EXPECT_EQ(Sorted(List(kRootNode, true)),
-            WithDots({"config", "config%@", "config.json", "config\x01"}));
-  EXPECT_EQ(ReadPath("config%@"), "C");
+            WithDots({"config", "config%{@}", "config.json", "config\x01"}));
+  EXPECT_EQ(ReadPath("config%{@}"), "C");
   EXPECT_EQ(ReadPath("config.json"), "J");
   EXPECT_EQ(ReadPath("config/x"), "X");
   EXPECT_EQ(ReadPath("config\x01"), "1");
@@ -356,28 +357,28 @@ TEST_F(FilesystemTest, TrailingDelimiterAndEmptyComponentsAreListedAndReadable) 
     std::string path;  // names from the root
   };
   const std::vector<Case> cases = {
-      {"a/", "a/%@%@"},  // the empty component is also a directory ("a//b")
-      {"a//b", "a/%@/b"},
-      {"/x", "%@/x"},
-      {"c//", "c/%@/%@"},
+      {"a/", "a/%{}%{@}"},  // the empty component is also a directory ("a//b")
+      {"a//b", "a/%{}/b"},
+      {"/x", "%{}/x"},
+      {"c//", "c/%{}/%{}"},
   };
   KeyValues pairs;
   for (const Case& c : cases) pairs.emplace_back(c.key, "value of " + c.key);
   Seed(pairs);
-  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"%@", "a", "c"}));
-  EXPECT_EQ(Sorted(ListPath("a")), WithDots({"%@", "%@%@"}));
-  EXPECT_EQ(Sorted(ListPath("a/%@")), WithDots({"b"}));
-  EXPECT_EQ(Sorted(ListPath("%@")), WithDots({"x"}));
-  EXPECT_EQ(Sorted(ListPath("c")), WithDots({"%@"}));
-  EXPECT_EQ(Sorted(ListPath("c/%@")), WithDots({"%@"}));
-  EXPECT_TRUE(S_ISDIR(LookupPath("a/%@").attr.st_mode));
+  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"%{}", "a", "c"}));
+  EXPECT_EQ(Sorted(ListPath("a")), WithDots({"%{}", "%{}%{@}"}));
+  EXPECT_EQ(Sorted(ListPath("a/%{}")), WithDots({"b"}));
+  EXPECT_EQ(Sorted(ListPath("%{}")), WithDots({"x"}));
+  EXPECT_EQ(Sorted(ListPath("c")), WithDots({"%{}"}));
+  EXPECT_EQ(Sorted(ListPath("c/%{}")), WithDots({"%{}"}));
+  EXPECT_TRUE(S_ISDIR(LookupPath("a/%{}").attr.st_mode));
   for (const Case& c : cases) {
     EXPECT_EQ(ReadPath(c.path), "value of " + c.key) << c.path;
   }
 }
 
 TEST_F(FilesystemTest, BinaryKeyRoundTrips) {
-  const std::string key = "bin\0\xff\x80 x%41"s;
+  const std::string key = "bin\0\xff\x80 x%41%{"s;
   const std::string value = "\0\xff value \0"s;
   Seed({{key, value}, {"plain", "p"}});
   Names names = List(kRootNode);
@@ -402,8 +403,8 @@ TEST_F(FilesystemTest, BinaryKeyRoundTrips) {
 
 TEST_F(FilesystemTest, RealRocksfsKeyAtRootIsEscaped) {
   Seed({{".rocksfs", "real key"}, {"sub/.rocksfs", "nested"}});
-  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"%2Erocksfs", "sub"}));
-  EXPECT_EQ(ReadPath("%2Erocksfs"), "real key");
+  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"%{2E}rocksfs", "sub"}));
+  EXPECT_EQ(ReadPath("%{2E}rocksfs"), "real key");
   // Only the root level is reserved.
   EXPECT_EQ(Sorted(ListPath("sub")), WithDots({".rocksfs"}));
   EXPECT_EQ(ReadPath("sub/.rocksfs"), "nested");
@@ -411,7 +412,7 @@ TEST_F(FilesystemTest, RealRocksfsKeyAtRootIsEscaped) {
 
 TEST_F(FilesystemTest, LongComponentListsAsHashedNameThatLooksUp) {
   const std::string long_a(300, 'x');
-  const std::string long_b = std::string(299, 'x') + "y";  // same 237-byte prefix
+  const std::string long_b = std::string(299, 'x') + "y";  // same 235-byte prefix
   Seed({{"long/" + long_a, "value a"},
         {"long/" + long_b, "value b"},
         {long_a + "/in", "dir"},
@@ -421,7 +422,7 @@ TEST_F(FilesystemTest, LongComponentListsAsHashedNameThatLooksUp) {
   for (const std::string& name : names) {
     if (name == "." || name == "..") continue;
     EXPECT_LE(name.size(), kNameMax);
-    EXPECT_NE(name.find("%#"), std::string::npos) << name;
+    EXPECT_TRUE(PathCodec::IsHashed(name)) << name;
     hashed.push_back(name);
   }
   ASSERT_EQ(hashed.size(), 2u);
@@ -530,11 +531,13 @@ class TreeWalker {
 
 TEST_F(FilesystemTest, EveryRandomKeyAppearsExactlyOnce) {
   std::mt19937_64 rng(20240611);
-  const std::string alphabet = "ab.%@#2EF/\0\xff\xc3\xa9"s;
+  const std::string alphabet = "ab.%{}@#2EF/\0\xff\xc3\xa9"s;
   auto uniform = [&](size_t lo, size_t hi) {
     return std::uniform_int_distribution<size_t>(lo, hi)(rng);
   };
-  std::set<std::string> keys = {""s, "/"s, "//"s, "."s, "./.."s, "%@"s, "x%@/y"s};
+  std::set<std::string> keys = {""s,     "/"s,       "//"s,        "."s,     "./.."s,
+                                "%@"s,   "x%@/y"s,   "%{}"s,       "%{"s,    "x%{@}/y"s,
+                                "%{25}", "%{2E}/."s, "a%{#0}/b"s,  "%20"s,   "caf%C3%A9"s};
   while (keys.size() < 1980) {
     std::string key;
     size_t length = uniform(1, 12);
@@ -1066,10 +1069,11 @@ TEST_F(FilesystemTest, CreateRejectsBadNamesAndExistingFiles) {
       {"dir", O_WRONLY | O_CREAT | O_EXCL, EEXIST},
       {"dir", O_WRONLY | O_CREAT, EISDIR},
       {std::string(256, 'n'), O_WRONLY | O_CREAT, ENAMETOOLONG},
-      {"%41", O_WRONLY | O_CREAT, EINVAL},  // "A" has one spelling
-      {"a%2Fb", O_WRONLY | O_CREAT, EINVAL},  // would hold the delimiter
-      {"lonely%@", O_WRONLY | O_CREAT, EINVAL},  // no directory "lonely"
-      {"%@%@", O_WRONLY | O_CREAT, EINVAL},
+      {"%{41}", O_WRONLY | O_CREAT, EINVAL},  // "A" has one spelling
+      {"a%{2F}b", O_WRONLY | O_CREAT, EINVAL},  // would hold the delimiter
+      {"lonely%{@}", O_WRONLY | O_CREAT, EINVAL},  // no directory "lonely"
+      {"%{}%{}", O_WRONLY | O_CREAT, EINVAL},
+      {"x%{y}", O_WRONLY | O_CREAT, EINVAL},  // "%{" opens no escape: "x%{25}{y}"
       // A hashed name stands for a component too long to name: no key has
       // this one, and creating it could not give it one.
       {codec_.Encode(std::string(300, 'q'), NameRole::kPlain, true), O_WRONLY | O_CREAT, EINVAL},
@@ -1086,6 +1090,43 @@ TEST_F(FilesystemTest, CreateRejectsBadNamesAndExistingFiles) {
   EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"dir", "exists"}));
 }
 
+TEST_F(FilesystemTest, NamesPeopleUseWithPercentAreLiteral) {
+  const std::vector<std::string> names = {"My%20File.pdf", "caf%C3%A9.txt", "a%2Bb", "100%",
+                                          "50%off.txt", "%", "%}", "{}"};
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    ASSERT_EQ(WriteFile(kRootNode, name, "value of " + name), 0);
+  }
+  EXPECT_EQ(KvGet("My%20File.pdf"), "value of My%20File.pdf");
+  EXPECT_EQ(KvGet("caf%C3%A9.txt"), "value of caf%C3%A9.txt");
+  EXPECT_EQ(KvGet("a%2Bb"), "value of a%2Bb");
+  EXPECT_EQ(KvGet("100%"), "value of 100%");
+  EXPECT_EQ(KvGet("50%off.txt"), "value of 50%off.txt");
+  EXPECT_EQ(KvGet("%"), "value of %");
+  EXPECT_EQ(KvGet("%}"), "value of %}");
+  EXPECT_EQ(KvGet("{}"), "value of {}");
+  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"My%20File.pdf", "caf%C3%A9.txt", "a%2Bb",
+                                               "100%", "50%off.txt", "%", "%}", "{}"}));
+  ASSERT_EQ(fs_->Rename(kRootNode, "My%20File.pdf", kRootNode, "My%2520File.pdf", 0), 0);
+  EXPECT_EQ(KvGet("My%2520File.pdf"), "value of My%20File.pdf");
+  EXPECT_EQ(ReadPath("My%2520File.pdf"), "value of My%20File.pdf");
+}
+
+TEST_F(FilesystemTest, CreateRejectsPercentBraceThatOpensNoEscape) {
+  // The one '%' rocksfs escapes in a name is a '%' before '{'.
+  Entry entry;
+  OpenResult opened;
+  for (const std::string name : {"%{", "%%{", "x%{y}", "%{41}", "%{2f}", "%{FF}%{FE}"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(fs_->Create(kRootNode, name, 0644, O_WRONLY | O_CREAT, {}, &entry, &opened), EINVAL);
+  }
+  ASSERT_EQ(WriteFile(kRootNode, "%{25}{", "v"), 0);
+  ASSERT_EQ(WriteFile(kRootNode, "x%{25}{y}", "w"), 0);
+  EXPECT_EQ(KvGet("%{"), "v");
+  EXPECT_EQ(KvGet("x%{y}"), "w");
+  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"%{25}{", "x%{25}{y}"}));
+}
+
 TEST_F(FilesystemTest, CreateOfExactly255ByteNameWorks) {
   std::string name(255, 'n');
   ASSERT_EQ(WriteFile(kRootNode, name, "v"), 0);
@@ -1095,9 +1136,9 @@ TEST_F(FilesystemTest, CreateOfExactly255ByteNameWorks) {
 
 TEST_F(FilesystemTest, CreateOfDirValueNameWritesTheDirectorysKey) {
   Seed({{"blue/x", "X"}});
-  ASSERT_EQ(WriteFile(kRootNode, "blue%@", "value of blue"), 0);
+  ASSERT_EQ(WriteFile(kRootNode, "blue%{@}", "value of blue"), 0);
   EXPECT_EQ(KvGet("blue"), "value of blue");
-  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"blue", "blue%@"}));
+  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"blue", "blue%{@}"}));
 }
 
 TEST_F(FilesystemTest, CreateInReadOnlyStoreFailsWithErofs) {
@@ -1265,14 +1306,14 @@ TEST_F(FilesystemTest, RemovingSiblingsInEitherOrderKeepsTheDirectory) {
 TEST_F(FilesystemTest, FileAndDirectoryKeptByADeeperMarkerAreListedOnce) {
   Seed({{"a", "value of a"}, {"a/b/only", "v"}});
   ASSERT_EQ(fs_->Unlink(Dir("a/b"), "only"), 0);
-  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"a", "a%@"}));
-  EXPECT_EQ(Sorted(List(kRootNode, true)), WithDots({"a", "a%@"}));
-  EXPECT_EQ(ReadPath("a%@"), "value of a");
+  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"a", "a%{@}"}));
+  EXPECT_EQ(Sorted(List(kRootNode, true)), WithDots({"a", "a%{@}"}));
+  EXPECT_EQ(ReadPath("a%{@}"), "value of a");
 }
 
 TEST_F(FilesystemTest, UnlinkingADirectoryValueKeepsTheDirectory) {
   Seed({{"blue", "v"}, {"blue/x", "x"}});
-  ASSERT_EQ(fs_->Unlink(kRootNode, "blue%@"), 0);
+  ASSERT_EQ(fs_->Unlink(kRootNode, "blue%{@}"), 0);
   EXPECT_EQ(KvGet("blue"), std::nullopt);
   EXPECT_EQ(KvGet("blue/x"), "x");
   EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"blue"}));
@@ -1391,10 +1432,10 @@ TEST_F(FilesystemTest, RenameOfDirectoryOverEmptyDirectoryReplacesIt) {
 }
 
 TEST_F(FilesystemTest, RenameOfDirectoryOntoAValueNameFailsAndMovesNothing) {
-  // "x%@" names the value of key "x", a file slot: a directory cannot go
+  // "x%{@}" names the value of key "x", a file slot: a directory cannot go
   // there, and must never be merged into directory "x".
   Seed({{"d/k", "from d"}, {"x/k", "from x"}, {"x/other", "o"}});
-  EXPECT_EQ(fs_->Rename(kRootNode, "d", kRootNode, "x%@", 0), EINVAL);
+  EXPECT_EQ(fs_->Rename(kRootNode, "d", kRootNode, "x%{@}", 0), EINVAL);
   EXPECT_EQ(KvGet("d/k"), "from d");
   EXPECT_EQ(KvGet("x/k"), "from x");
   EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"d", "x"}));
@@ -1402,16 +1443,16 @@ TEST_F(FilesystemTest, RenameOfDirectoryOntoAValueNameFailsAndMovesNothing) {
 
 TEST_F(FilesystemTest, RenameOfFileIntoAndOutOfAValueName) {
   Seed({{"blue/x", "X"}, {"src", "value"}});
-  ASSERT_EQ(fs_->Rename(kRootNode, "src", kRootNode, "blue%@", 0), 0);
+  ASSERT_EQ(fs_->Rename(kRootNode, "src", kRootNode, "blue%{@}", 0), 0);
   EXPECT_EQ(KvGet("blue"), "value");
   EXPECT_EQ(KvGet("src"), std::nullopt);
-  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"blue", "blue%@"}));
-  ASSERT_EQ(fs_->Rename(kRootNode, "blue%@", Dir("blue"), "y", 0), 0);
+  EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"blue", "blue%{@}"}));
+  ASSERT_EQ(fs_->Rename(kRootNode, "blue%{@}", Dir("blue"), "y", 0), 0);
   EXPECT_EQ(KvGet("blue"), std::nullopt);
   EXPECT_EQ(KvGet("blue/y"), "value");
   EXPECT_EQ(Sorted(List(kRootNode)), WithDots({"blue"}));
-  // No directory "none": "none%@" names no file slot.
-  EXPECT_EQ(fs_->Rename(Dir("blue"), "y", kRootNode, "none%@", 0), EINVAL);
+  // No directory "none": "none%{@}" names no file slot.
+  EXPECT_EQ(fs_->Rename(Dir("blue"), "y", kRootNode, "none%{@}", 0), EINVAL);
   EXPECT_EQ(KvGet("blue/y"), "value");
 }
 
@@ -1715,7 +1756,7 @@ TEST_F(FilesystemTest, ConcurrentWritersRenamersAndListersAgree) {
 TEST_F(FilesystemTest, InodeNumbersAreStableAcrossReopen) {
   Seed({{"a/b", "1"}, {"c", "2"}, {"blue", "3"}, {"blue/x", "4"}});
   std::map<std::string, ino_t> before;
-  for (const char* path : {"a", "a/b", "c", "blue", "blue%@", "blue/x"}) {
+  for (const char* path : {"a", "a/b", "c", "blue", "blue%{@}", "blue/x"}) {
     before[path] = LookupPath(path).attr.st_ino;
     EXPECT_EQ(Stat(LookupPath(path).node).st_ino, before[path]) << path;
   }

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <iterator>
 #include <random>
 #include <string>
 #include <string_view>
@@ -45,6 +46,12 @@ std::string Repeat(std::string_view s, size_t times) {
   return out;
 }
 
+// A byte that escapes themselves are written with ("%{HH}", "%{@}", "%{#H}");
+// a delimiter that is one may show in a name, but only inside an escape.
+bool IsEscapeSyntax(char c) {
+  return std::string_view("%{}@#0123456789ABCDEF").find(c) != std::string_view::npos;
+}
+
 // The checks every encoded name must pass, shared by the property tests.
 ::testing::AssertionResult RoundTrips(const PathCodec& codec, std::string_view component,
                                       NameRole role, bool at_root) {
@@ -59,7 +66,9 @@ std::string Repeat(std::string_view s, size_t times) {
   if (name.empty() || name.size() > kNameMax) return fail("bad length", name);
   if (name.find('\0') != std::string::npos) return fail("NUL in name", name);
   if (name.find('/') != std::string::npos) return fail("'/' in name", name);
-  if (name.find(codec.delimiter()) != std::string::npos) return fail("delimiter in name", name);
+  if (!IsEscapeSyntax(codec.delimiter()) && name.find(codec.delimiter()) != std::string::npos) {
+    return fail("delimiter in name", name);
+  }
   if (name == "." || name == "..") return fail("dot name", name);
   if (codec.Encode(component, role, at_root) != name) return fail("not deterministic", name);
 
@@ -68,7 +77,7 @@ std::string Repeat(std::string_view s, size_t times) {
     return fail("Decode failed with " + std::to_string(error), name);
   }
   if (decoded.role != role) return fail("role lost", name);
-  const size_t suffix_size = role == NameRole::kDirValue ? 2 : 0;
+  const size_t suffix_size = role == NameRole::kDirValue ? 4 : 0;
   if (!decoded.hashed) {
     if (decoded.component != component) {
       return fail("decoded to \"" + Printable(decoded.component) + "\"", name);
@@ -77,7 +86,7 @@ std::string Repeat(std::string_view s, size_t times) {
   } else {
     if (!component.starts_with(decoded.component)) return fail("prefix is not a prefix", name);
     if (decoded.hash != PathCodec::Hash(component)) return fail("wrong hash", name);
-    if (name.size() < kNameMax - 3) return fail("hashed name cut too short", name);
+    if (name.size() < kNameMax - 4) return fail("hashed name cut too short", name);
   }
   return ::testing::AssertionSuccess();
 }
@@ -112,7 +121,7 @@ class ComponentGenerator {
   int Uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
 
  private:
-  static constexpr char kTricky[] = "%%%%%@@##0123456789ABCDEFabcdef..a/:";
+  static constexpr char kTricky[] = "%%%%%{{{}}@@##0123456789ABCDEFabcdef..a/:";
 
   void AppendCodePoint(std::string* out) {
     uint32_t cp;
@@ -148,9 +157,11 @@ class ComponentGenerator {
 TEST(PathCodec, PlainNamesStayThemselves) {
   const PathCodec codec('/');
   for (const std::string name :
-       {"alice", "50%off.txt", "%d.txt", "a%ab", "100%", "na\xC3\xAFve.txt",
-        "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", "a b", "config.json", "%", "%%", "%4",
-        "%4g", "a%2f", "...", ".hidden", "rocksfs", "emoji\xF0\x9F\x98\x80", "a:b"}) {
+       {"alice", "50%off.txt", "My%20File.pdf", "caf%C3%A9.txt", "a%2Bb", "100%", "%d.txt",
+        "a%ab", "na\xC3\xAFve.txt", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", "a b", "config.json",
+        "%", "%%", "%4", "%4g", "a%2f", "%41", "%2E", "%2E.", "%00", "%FF", "%@", "blue%@", "%#",
+        "a%#0123456789ABCDEF", "%25", "{}", "a{b}", "}{", "%}", "{%", "%x{", "{41}", "@{}",
+        "...", ".hidden", "rocksfs", "emoji\xF0\x9F\x98\x80", "a:b"}) {
     for (bool at_root : kAtRoot) {
       SCOPED_TRACE(Printable(name));
       EXPECT_EQ(codec.Encode(name, NameRole::kPlain, at_root), name);
@@ -172,45 +183,56 @@ TEST(PathCodec, EncodesEscapesExactly) {
     std::string name;
   };
   const Case cases[] = {
-      {"", NameRole::kPlain, false, '/', "%@"},
-      {"", NameRole::kPlain, true, '/', "%@"},
-      {".", NameRole::kPlain, false, '/', "%2E"},
-      {"..", NameRole::kPlain, false, '/', "%2E."},
-      {".", NameRole::kDirValue, false, '/', "%2E%@"},
-      {".rocksfs", NameRole::kPlain, true, '/', "%2Erocksfs"},
+      {"", NameRole::kPlain, false, '/', "%{}"},
+      {"", NameRole::kPlain, true, '/', "%{}"},
+      {".", NameRole::kPlain, false, '/', "%{2E}"},
+      {"..", NameRole::kPlain, false, '/', "%{2E}."},
+      {".", NameRole::kDirValue, false, '/', "%{2E}%{@}"},
+      {".rocksfs", NameRole::kPlain, true, '/', "%{2E}rocksfs"},
       {".rocksfs", NameRole::kPlain, false, '/', ".rocksfs"},
-      {".rocksfs", NameRole::kDirValue, true, '/', "%2Erocksfs%@"},
+      {".rocksfs", NameRole::kDirValue, true, '/', "%{2E}rocksfs%{@}"},
       {".rocksfsx", NameRole::kPlain, true, '/', ".rocksfsx"},
-      {"a\0b"s, NameRole::kPlain, false, '/', "a%00b"},
-      {"a/b", NameRole::kPlain, false, ':', "a%2Fb"},
+      {"a\0b"s, NameRole::kPlain, false, '/', "a%{00}b"},
+      {"a/b", NameRole::kPlain, false, ':', "a%{2F}b"},
       {"a:b", NameRole::kPlain, false, '/', "a:b"},
-      {"x\xff", NameRole::kPlain, false, '/', "x%FF"},
-      {"%41", NameRole::kPlain, false, '/', "%2541"},
-      {"%@", NameRole::kPlain, false, '/', "%25@"},
-      {"a%#b", NameRole::kPlain, false, '/', "a%25#b"},
-      {"%4", NameRole::kPlain, false, '/', "%4"},
-      {"%%41", NameRole::kPlain, false, '/', "%%2541"},
-      {"%\xff", NameRole::kPlain, false, '/', "%%FF"},
-      {"%A/", NameRole::kPlain, false, ':', "%A%2F"},
-      {"blue", NameRole::kDirValue, false, '/', "blue%@"},
-      {"", NameRole::kDirValue, false, '/', "%@%@"},
-      {"a%", NameRole::kDirValue, false, '/', "a%%@"},
-      {"%", NameRole::kDirValue, false, '/', "%%@"},
+      {"x\xff", NameRole::kPlain, false, '/', "x%{FF}"},
+      // Runs of escaped bytes share one group.
+      {"\0\0/"s, NameRole::kPlain, false, ':', "%{00002F}"},
+      {"a\xff" "b\xfe", NameRole::kPlain, false, '/', "a%{FF}b%{FE}"},
+      // Only a '%' before '{' is escaped.
+      {"%{", NameRole::kPlain, false, '/', "%{25}{"},
+      {"%{41}", NameRole::kPlain, false, '/', "%{25}{41}"},
+      {"a%{@}", NameRole::kPlain, false, '/', "a%{25}{@}"},
+      {"%{#0123456789ABCDEF}", NameRole::kPlain, false, '/', "%{25}{#0123456789ABCDEF}"},
+      {"%%{", NameRole::kPlain, false, '/', "%%{25}{"},
+      {"%\xff", NameRole::kPlain, false, '/', "%%{FF}"},
+      {"%\xff{", NameRole::kPlain, false, '/', "%%{FF}{"},
+      {"\xff%{", NameRole::kPlain, false, '/', "%{FF25}{"},
+      {"%A/", NameRole::kPlain, false, ':', "%A%{2F}"},
+      {"blue", NameRole::kDirValue, false, '/', "blue%{@}"},
+      {"", NameRole::kDirValue, false, '/', "%{}%{@}"},
+      {"a%", NameRole::kDirValue, false, '/', "a%%{@}"},
+      {"%", NameRole::kDirValue, false, '/', "%%{@}"},
+      {"a\xff", NameRole::kDirValue, false, '/', "a%{FF}%{@}"},
       // Invalid UTF-8: a lone continuation, a truncated sequence, an
       // overlong, a surrogate, a code point above U+10FFFF.
-      {"\x80", NameRole::kPlain, false, '/', "%80"},
-      {"\xC3", NameRole::kPlain, false, '/', "%C3"},
-      {"\xE6\x97", NameRole::kPlain, false, '/', "%E6%97"},
-      {"\xC0\xAF", NameRole::kPlain, false, '/', "%C0%AF"},
-      {"\xE0\x80\xAF", NameRole::kPlain, false, '/', "%E0%80%AF"},
-      {"\xED\xA0\x80", NameRole::kPlain, false, '/', "%ED%A0%80"},
-      {"\xF4\x90\x80\x80", NameRole::kPlain, false, '/', "%F4%90%80%80"},
+      {"\x80", NameRole::kPlain, false, '/', "%{80}"},
+      {"\xC3", NameRole::kPlain, false, '/', "%{C3}"},
+      {"\xE6\x97", NameRole::kPlain, false, '/', "%{E697}"},
+      {"\xC0\xAF", NameRole::kPlain, false, '/', "%{C0AF}"},
+      {"\xE0\x80\xAF", NameRole::kPlain, false, '/', "%{E080AF}"},
+      {"\xED\xA0\x80", NameRole::kPlain, false, '/', "%{EDA080}"},
+      {"\xF4\x90\x80\x80", NameRole::kPlain, false, '/', "%{F4908080}"},
       {"\xF4\x8F\xBF\xBF", NameRole::kPlain, false, '/', "\xF4\x8F\xBF\xBF"},
-      {"\xC3\xA9\xC3", NameRole::kPlain, false, '/', "\xC3\xA9%C3"},
+      {"\xC3\xA9\xC3", NameRole::kPlain, false, '/', "\xC3\xA9%{C3}"},
       // The delimiter itself, under NUL and under a non-ASCII delimiter.
-      {"a\0b"s, NameRole::kPlain, false, '\0', "a%00b"},
-      {"a\x80", NameRole::kPlain, false, '\x80', "a%80"},
-      {"\xC3\x80", NameRole::kPlain, false, '\x80', "%C3%80"},
+      {"a\0b"s, NameRole::kPlain, false, '\0', "a%{00}b"},
+      {"a\x80", NameRole::kPlain, false, '\x80', "a%{80}"},
+      {"\xC3\x80", NameRole::kPlain, false, '\x80', "%{C380}"},
+      // Delimiters that escapes are written with.
+      {"a{b", NameRole::kPlain, false, '{', "a%{7B}b"},
+      {"a}b", NameRole::kPlain, false, '}', "a%{7D}b"},
+      {"%", NameRole::kDirValue, false, '{', "%%{@}"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(Printable(c.component));
@@ -237,28 +259,51 @@ TEST(PathCodec, RejectsNonCanonicalNames) {
     int error;
   };
   const Case cases[] = {
-      {"%41", false, '/', EINVAL},          // would be "A"
-      {"%2Fx", false, '/', EINVAL},         // holds the delimiter
-      {"a%3Ab", false, ':', EINVAL},        // holds the delimiter
+      {"%{41}", false, '/', EINVAL},        // would be "A"
+      {"%{2f}", false, '/', EINVAL},        // lowercase hex
+      {"%{2F}x", false, '/', EINVAL},       // holds the delimiter
+      {"a%{3A}b", false, ':', EINVAL},      // holds the delimiter
       {"a:b", false, ':', EINVAL},          // raw delimiter
-      {"%00", false, '\0', EINVAL},         // NUL delimiter
-      {"a%@b", false, '/', EINVAL},         // stray empty marker
-      {"%@x", false, '/', EINVAL},
-      {"%@%@%@", false, '/', EINVAL},
-      {"%#123", false, '/', EINVAL},        // stray hash marker
-      {"a%#0123456789abcdef", false, '/', EINVAL},  // lowercase hash
-      {"a%#0123456789ABCDEF", false, '/', EINVAL},  // hashed but far too short
-      {"%25", false, '/', EINVAL},          // "%" is spelled "%"
-      {"%2541", false, '/', 0},             // "%41" is spelled so
-      {"%C3%A9", false, '/', EINVAL},       // valid UTF-8 is literal
+      {"a{b", false, '{', EINVAL},
+      {"%{00}", false, '\0', EINVAL},       // NUL delimiter
+      {"%{FF}%{FE}", false, '/', EINVAL},   // one run, one group
+      {"%{FFFE}", false, '/', 0},
+      {"%{FF}{", false, '/', 0},            // "\xff{": only "%{" opens an escape
+      // A "%{" that opens no well-formed escape.
+      {"%{", false, '/', EINVAL},
+      {"%{x}", false, '/', EINVAL},
+      {"a%{F", false, '/', EINVAL},
+      {"a%{FF", false, '/', EINVAL},
+      {"%{FFF}", false, '/', EINVAL},       // odd digit count
+      {"%{G0}", false, '/', EINVAL},
+      {"%{%}", false, '/', EINVAL},
+      {"%{ FF}", false, '/', EINVAL},
+      {"a%{}b", false, '/', EINVAL},        // stray empty marker
+      {"%{}x", false, '/', EINVAL},
+      {"%{}%{}", false, '/', EINVAL},
+      {"%{}%{}%{}", false, '/', EINVAL},
+      {"%{@}", false, '/', EINVAL},         // a suffix with nothing before it
+      {"%{@}x", false, '/', EINVAL},
+      {"x%{@}%{@}", false, '/', EINVAL},
+      {"%{}%{@}", false, '/', 0},
+      {"%{#123}", false, '/', EINVAL},      // stray hash marker
+      {"a%{#0123456789ABCDEF}x", false, '/', EINVAL},
+      {"a%{#0123456789abcdef}", false, '/', EINVAL},  // lowercase hash
+      {"a%{#0123456789ABCDEF}", false, '/', EINVAL},  // hashed but far too short
+      {"%{25}", false, '/', EINVAL},        // "%" is spelled "%"
+      {"%{25}x", false, '/', EINVAL},
+      {"%{25}{", false, '/', 0},            // "%{" is spelled so
+      {"%{25}{41}", false, '/', 0},         // "%{41}" is spelled so
+      {"%{C3A9}", false, '/', EINVAL},      // valid UTF-8 is literal
       {"\xff", false, '/', EINVAL},         // invalid UTF-8 is escaped
       {"\xC3", false, '/', EINVAL},
       {".", false, '/', EINVAL},
       {"..", false, '/', EINVAL},
-      {"%2E%2E", false, '/', EINVAL},
-      {"%2Ex", false, '/', EINVAL},
-      {"%2Erocksfs", false, '/', EINVAL},   // reserved only at the root
-      {"%2Erocksfs", true, '/', 0},
+      {"%{2E2E}", false, '/', EINVAL},
+      {"%{2E}%{2E}", false, '/', EINVAL},
+      {"%{2E}x", false, '/', EINVAL},
+      {"%{2E}rocksfs", false, '/', EINVAL},  // reserved only at the root
+      {"%{2E}rocksfs", true, '/', 0},
       {".rocksfs", true, '/', EINVAL},      // the control directory's name
       {"a/b", false, ':', EINVAL},
       {"a\0b"s, false, ':', EINVAL},
@@ -286,36 +331,49 @@ TEST(PathCodec, LongComponentsAreHashedAtAWholeUnit) {
   struct Case {
     std::string component;
     NameRole role;
-    std::string prefix;  // the name before "%#", or the whole name if not hashed
+    std::string prefix;  // the name before "%{#", or the whole name if not hashed
     bool hashed;
   };
+  // A hashed name's prefix may take 235 bytes (255 less "%{#", 16 digits and
+  // "}"), or 231 before a "%{@}" suffix.
   const Case cases[] = {
       {std::string(255, 'a'), NameRole::kPlain, std::string(255, 'a'), false},
-      {std::string(253, 'a'), NameRole::kDirValue, std::string(253, 'a'), false},
-      {std::string(256, 'a'), NameRole::kPlain, std::string(237, 'a'), true},
-      {std::string(254, 'a'), NameRole::kDirValue, std::string(235, 'a'), true},
-      {std::string(600, 'a'), NameRole::kPlain, std::string(237, 'a'), true},
-      {"a" + std::string(100, '\xff'), NameRole::kPlain, "a" + Repeat("%FF", 78), true},
-      {Repeat(kanji, 100), NameRole::kPlain, Repeat(kanji, 79), true},
-      {"b" + Repeat(smiley, 100), NameRole::kPlain, "b" + Repeat(smiley, 59), true},
+      {std::string(251, 'a'), NameRole::kDirValue, std::string(251, 'a'), false},
+      {std::string(256, 'a'), NameRole::kPlain, std::string(235, 'a'), true},
+      {std::string(252, 'a'), NameRole::kDirValue, std::string(231, 'a'), true},
+      {std::string(600, 'a'), NameRole::kPlain, std::string(235, 'a'), true},
+      // 1 + 2 + 2 * 100 + 1 bytes: fits.
+      {"a" + std::string(100, '\xff'), NameRole::kPlain, "a%{" + Repeat("FF", 100) + "}", false},
+      // The group is cut and closed: "a%{" + 2 * 115 + "}" = 234.
+      {"a" + std::string(200, '\xff'), NameRole::kPlain, "a%{" + Repeat("FF", 115) + "}", true},
+      {"ab" + std::string(200, '\xff'), NameRole::kPlain, "ab%{" + Repeat("FF", 115) + "}", true},
+      // The cut falls after a literal: the next unit, "%{FF}", does not fit.
+      {std::string(231, 'a') + std::string(200, '\xff'), NameRole::kPlain,
+       std::string(231, 'a'), true},
+      {std::string(230, 'a') + std::string(200, '\xff'), NameRole::kPlain,
+       std::string(230, 'a') + "%{FF}", true},
+      {Repeat(kanji, 100), NameRole::kPlain, Repeat(kanji, 78), true},
+      {"b" + Repeat(smiley, 100), NameRole::kPlain, "b" + Repeat(smiley, 58), true},
       {"bb" + Repeat(smiley, 100), NameRole::kPlain, "bb" + Repeat(smiley, 58), true},
-      {"bb" + Repeat(smiley, 100), NameRole::kDirValue, "bb" + Repeat(smiley, 58), true},
-      {"b" + Repeat(smiley, 100), NameRole::kDirValue, "b" + Repeat(smiley, 58), true},
-      {Repeat("%AB", 100), NameRole::kPlain, Repeat("%25AB", 47), true},
-      // The cut may fall inside "%25AB": the prefix keeps "%25" + "A", whose
-      // '%' alone would be literal, so only Encode of the whole component
-      // reproduces the name.
-      {"xxx" + Repeat("%AB", 100), NameRole::kPlain, "xxx" + Repeat("%25AB", 46) + "%25A", true},
+      {"bb" + Repeat(smiley, 100), NameRole::kDirValue, "bb" + Repeat(smiley, 57), true},
+      {"b" + Repeat(smiley, 100), NameRole::kDirValue, "b" + Repeat(smiley, 57), true},
+      {Repeat("%{AB", 100), NameRole::kPlain, Repeat("%{25}{AB", 29), true},
+      // The cut may fall between '%' and '{': the prefix keeps the '%' as
+      // "%{25}", which alone would be literal, so only Encode of the whole
+      // component reproduces the name.
+      {"xxxxxx" + Repeat("%{AB", 100), NameRole::kPlain,
+       "xxxxxx" + Repeat("%{25}{AB", 28) + "%{25}", true},
   };
   const PathCodec codec('/');
   for (const Case& c : cases) {
     SCOPED_TRACE(Printable(c.component));
-    const std::string suffix = c.role == NameRole::kDirValue ? "%@" : "";
+    const std::string suffix = c.role == NameRole::kDirValue ? "%{@}" : "";
     const std::string expected =
-        c.hashed ? c.prefix + "%#" + HashHex(PathCodec::Hash(c.component)) + suffix
+        c.hashed ? c.prefix + "%{#" + HashHex(PathCodec::Hash(c.component)) + "}" + suffix
                  : c.prefix + suffix;
     const std::string name = codec.Encode(c.component, c.role, false);
     EXPECT_EQ(name, expected);
+    EXPECT_EQ(PathCodec::IsHashed(name), c.hashed);
     DecodedName decoded;
     ASSERT_EQ(codec.Decode(name, false, &decoded), 0);
     EXPECT_EQ(decoded.hashed, c.hashed);
@@ -332,40 +390,47 @@ TEST(PathCodec, TamperedHashedNamesAreRejected) {
   const std::string component(300, 'q');
   const std::string name = codec.Encode(component, NameRole::kPlain, false);
   ASSERT_EQ(name.size(), 255u);
+  const std::string digits = name.substr(name.size() - 17, 16);
   DecodedName decoded;
+  ASSERT_EQ(codec.Decode(name, false, &decoded), 0);
   std::string lowercase = name;
-  for (size_t i = lowercase.size() - 16; i < lowercase.size(); ++i) {
+  for (size_t i = lowercase.size() - 17; i < lowercase.size() - 1; ++i) {
     lowercase[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(lowercase[i])));
   }
   if (lowercase != name) {
     EXPECT_EQ(codec.Decode(lowercase, false, &decoded), EINVAL);
   }
   EXPECT_EQ(codec.Decode(name.substr(0, name.size() - 1), false, &decoded), EINVAL);
+  EXPECT_EQ(codec.Decode(name.substr(0, name.size() - 2) + "}", false, &decoded), EINVAL);
   EXPECT_EQ(codec.Decode(name.substr(10), false, &decoded), EINVAL);
-  EXPECT_EQ(codec.Decode("x%#" + name.substr(name.size() - 16), false, &decoded), EINVAL);
+  EXPECT_EQ(codec.Decode("x%{#" + digits + "}", false, &decoded), EINVAL);
   std::string with_delimiter = name;
-  with_delimiter.replace(0, 3, "%2F");
+  with_delimiter.replace(0, 5, "%{2F}");
   EXPECT_EQ(codec.Decode(with_delimiter, false, &decoded), EINVAL);
   std::string with_marker = name;
-  with_marker.replace(0, 2, "%@");
+  with_marker.replace(0, 3, "%{}");
   EXPECT_EQ(codec.Decode(with_marker, false, &decoded), EINVAL);
+  std::string with_suffix_inside = name;
+  with_suffix_inside.replace(0, 4, "%{@}");
+  EXPECT_EQ(codec.Decode(with_suffix_inside, false, &decoded), EINVAL);
 }
 
 TEST(PathCodec, EveryKeyRoundTrips) {
   constexpr int kComponents = 200000;
-  const char delimiters[] = {'/', ':', '\0'};
+  // '}' closes every escape; as the delimiter it may only show inside one.
+  const char delimiters[] = {'/', ':', '\0', '}'};
   int hashed = 0;
   for (char delimiter : delimiters) {
     const PathCodec codec(delimiter);
     ComponentGenerator generator(0x5eed0000 + static_cast<unsigned char>(delimiter), delimiter);
-    for (int i = 0; i < kComponents / 3; ++i) {
+    for (size_t i = 0; i < kComponents / std::size(delimiters); ++i) {
       const std::string component = generator.Next();
       for (NameRole role : kRoles) {
         for (bool at_root : kAtRoot) {
           ASSERT_TRUE(RoundTrips(codec, component, role, at_root));
         }
       }
-      hashed += codec.Encode(component, NameRole::kPlain, false).find("%#") != std::string::npos;
+      hashed += PathCodec::IsHashed(codec.Encode(component, NameRole::kPlain, false));
     }
   }
   // The mix must exercise both forms.
@@ -384,7 +449,7 @@ void ExpectInjective(const PathCodec& codec, bool at_root,
       auto [it, inserted] = seen.try_emplace(name, component, role);
       if (inserted || it->second == std::pair(component, role)) continue;
       const bool same_hash = PathCodec::Hash(it->second.first) == PathCodec::Hash(component);
-      ASSERT_TRUE(name.find("%#") != std::string::npos && same_hash)
+      ASSERT_TRUE(PathCodec::IsHashed(name) && same_hash)
           << "\"" << Printable(component) << "\" and \"" << Printable(it->second.first)
           << "\" share the name \"" << Printable(name) << "\"";
     }
@@ -393,8 +458,8 @@ void ExpectInjective(const PathCodec& codec, bool at_root,
 
 TEST(PathCodec, ShortComponentsAreInjective) {
   // Every string of up to 5 bytes over the bytes that take part in escapes.
-  const std::string alphabet = "%@#A4.a\xff/:"s;
-  for (char delimiter : {'/', ':'}) {
+  const std::string alphabet = "%{}@#A.\xff/:"s;
+  for (char delimiter : {'/', ':', '{'}) {
     std::string letters = alphabet;
     std::erase(letters, delimiter);
     std::vector<std::string> components = {""};
@@ -420,9 +485,9 @@ TEST(PathCodec, RandomComponentsAreInjective) {
   const auto uniform = [&](size_t lo, size_t hi) {
     return std::uniform_int_distribution<size_t>(lo, hi)(rng);
   };
-  const std::string letters = "%%@#0AF.a\xff\xC3\xA9:"s;
+  const std::string letters = "%%{}@#0AF.a\xff\xC3\xA9:"s;
   // Long components share prefixes so that many land on the same hashed prefix.
-  const std::string base = std::string(200, 'p') + "%A";
+  const std::string base = std::string(200, 'p') + "%{A";
   std::vector<std::string> components;
   for (int i = 0; i < 100000; ++i) {
     std::string component = uniform(0, 3) == 0 ? base.substr(0, uniform(0, base.size())) : "";
@@ -439,7 +504,7 @@ TEST(PathCodec, RandomNamesDecodeOrReject) {
   const auto uniform = [&](size_t lo, size_t hi) {
     return std::uniform_int_distribution<size_t>(lo, hi)(rng);
   };
-  const std::string letters = "%%%%@@##0123456789ABCDEFaef..:\x80\xA9\xC3\xE6\xF0\xff"s;
+  const std::string letters = "%%%%{{{}}}@@##0123456789ABCDEFaef..:\x80\xA9\xC3\xE6\xF0\xff"s;
   ComponentGenerator generator(99, '/');
   int accepted = 0, rejected = 0;
   for (int i = 0; i < 200000; ++i) {
@@ -480,7 +545,7 @@ TEST(PathCodec, RandomNamesDecodeOrReject) {
     if (!decoded.hashed) {
       ASSERT_EQ(codec.Encode(decoded.component, decoded.role, at_root), name) << Printable(name);
     } else {
-      ASSERT_GE(name.size(), kNameMax - 3) << Printable(name);
+      ASSERT_GE(name.size(), kNameMax - 4) << Printable(name);
     }
   }
   EXPECT_GT(accepted, 10000);

@@ -57,15 +57,16 @@ TEST(TreeIo, LoadDecodesNamesAsTheMountShowsThem) {
   AdminTempDir dir;
   const std::string root = dir.Sub("tree");
   MakeFile(root + "/user/alice", "a");
-  MakeFile(root + "/blue%@", "value of blue");
+  MakeFile(root + "/blue%{@}", "value of blue");
   MakeFile(root + "/blue/x", "x");
-  MakeFile(root + "/x%00y", "nul");
-  MakeFile(root + "/bytes%FF", "ff");
+  MakeFile(root + "/x%{00}y", "nul");
+  MakeFile(root + "/bytes%{FFFE}", "fffe");
   MakeFile(root + "/50%off.txt", "literal percent");
-  MakeFile(root + "/%2541", "escaped percent");
-  MakeFile(root + "/%2Erocksfs", "reserved");
-  MakeFile(root + "/a/%@/b", "empty component");
-  MakeFile(root + "/logs/%@", "ends in delimiter");
+  MakeFile(root + "/My%20File.pdf", "literal escape-like percent");
+  MakeFile(root + "/%{25}{41}", "escaped percent");
+  MakeFile(root + "/%{2E}rocksfs", "reserved");
+  MakeFile(root + "/a/%{}/b", "empty component");
+  MakeFile(root + "/logs/%{}", "ends in delimiter");
   stdfs::create_directories(root + "/empty/dir");
   ASSERT_EQ(::symlink("user/alice", (root + "/link").c_str()), 0);
   KeyValues keys;
@@ -76,9 +77,10 @@ TEST(TreeIo, LoadDecodesNamesAsTheMountShowsThem) {
                              {"blue", "value of blue"},
                              {"blue/x", "x"},
                              {"x\0y"s, "nul"},
-                             {"bytes\xff", "ff"},
+                             {"bytes\xff\xfe", "fffe"},
                              {"50%off.txt", "literal percent"},
-                             {"%41", "escaped percent"},
+                             {"My%20File.pdf", "literal escape-like percent"},
+                             {"%{41}", "escaped percent"},
                              {".rocksfs", "reserved"},
                              {"a//b", "empty component"},
                              {"logs/", "ends in delimiter"}}));
@@ -88,7 +90,7 @@ TEST(TreeIo, LoadDecodesNamesAsTheMountShowsThem) {
 TEST(TreeIo, OtherDelimiterEscapesSlash) {
   AdminTempDir dir;
   const std::string root = dir.Sub("tree");
-  MakeFile(root + "/user/alice%2Fhome", "v");
+  MakeFile(root + "/user/alice%{2F}home", "v");
   KeyValues keys;
   ASSERT_TRUE(ReadTree(root, &keys, nullptr, ':').ok());
   EXPECT_EQ(keys, (KeyValues{{"user:alice/home", "v"}}));
@@ -98,10 +100,11 @@ TEST(TreeIo, NamesAMountNeverShowsAreErrorsNamingThePath) {
   struct Case {
     std::string relative, error_part;
   } cases[] = {
-      {"sub/%41", "not a name a rocksfs mount shows"},
+      {"sub/%{41}", "not a name a rocksfs mount shows"},
+      {"sub/x%{y}", "not a name a rocksfs mount shows"},
       {".rocksfs", "not a name a rocksfs mount shows"},
-      {"dir%@/file", "a directory name cannot end in %@"},
-      {std::string(236, 'a') + "%#0123456789ABCDEF", "shortened long name"},
+      {"dir%{@}/file", "a directory name cannot end in %{@}"},
+      {std::string(234, 'a') + "%{#0123456789ABCDEF}", "shortened long name"},
   };
   for (const Case& c : cases) {
     AdminTempDir dir;
@@ -127,6 +130,7 @@ KeyValues AwkwardKeys() {
   return {{"user/alice", "a"},        {"blue", "b"},       {"blue/x", "x"},
           {"blue.txt", "t"},          {"x\0y"s, "nul"},    {"bytes\xff", "ff"},
           {"%41", "p"},               {"50%off", "o"},     {".rocksfs", "r"},
+          {"%{41}", "b"},             {"a%2Bb", "plus"},
           {"a//b", "e"},              {"logs/", "l"},      {"logs//deeper", "d"},
           {".", "dot"},               {"..", "dotdot"},    {"sub/..", "sub-dotdot"},
           {"", "empty key"},          {"caf\xc3\xa9", "u"}};
@@ -145,10 +149,13 @@ TEST(TreeIo, DumpThenLoadRoundTrips) {
   kv::Status s = kv::Dump(source.get(), source->DefaultColumnFamily(), dump, sink.get(), &dump_stats);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(sink->hashed_names(), 0u);
-  EXPECT_EQ(ReadFile(dir.Sub("tree/blue%@")), "b");
+  EXPECT_EQ(ReadFile(dir.Sub("tree/blue%{@}")), "b");
   EXPECT_EQ(ReadFile(dir.Sub("tree/blue/x")), "x");
-  EXPECT_EQ(ReadFile(dir.Sub("tree/%2Erocksfs")), "r");
-  EXPECT_EQ(ReadFile(dir.Sub("tree/%@")), "empty key");
+  EXPECT_EQ(ReadFile(dir.Sub("tree/%{2E}rocksfs")), "r");
+  EXPECT_EQ(ReadFile(dir.Sub("tree/%{}")), "empty key");
+  EXPECT_EQ(ReadFile(dir.Sub("tree/%41")), "p");
+  EXPECT_EQ(ReadFile(dir.Sub("tree/%{25}{41}")), "b");
+  EXPECT_EQ(ReadFile(dir.Sub("tree/x%{00}y")), "nul");
 
   KeyValues loaded;
   s = ReadTree(dir.Sub("tree"), &loaded);

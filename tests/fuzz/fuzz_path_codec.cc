@@ -2,7 +2,8 @@
 // and encodes arbitrary components, and checks the codec's invariants:
 //   - Encode gives a name of 1..255 bytes without NUL or '/', which Decode
 //     accepts and maps back to the same component
-//     and role (hashed names: the same hash, and a prefix of the component);
+//     and role (hashed names: the same hash, and a prefix of the component),
+//     and IsHashed tells hashed names apart;
 //   - Decode either rejects a name (EINVAL / ENAMETOOLONG) or accepts it
 //     as canonical: encoding what it decoded gives the name back.
 // Input: byte 0 picks the delimiter, byte 1 the mode (bit 0: decode or
@@ -71,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (input.find(delimiter) != std::string_view::npos) return 0;
   const std::string name = codec.Encode(input, role, at_root);
   if (name.empty() || name.size() > kNameMax) Violation("Encode: bad length", input, name);
-  // (The delimiter may appear inside an escape: "%FE" under delimiter 'E'.)
+  // (The delimiter may appear inside an escape: "%{FE}" under delimiter 'E'
+  // or '{'.)
   if (name.find('\0') != std::string::npos || name.find('/') != std::string::npos) {
     Violation("Encode: NUL or '/' in a name", input, name);
   }
@@ -81,6 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Violation("Decode rejected a name Encode made", input, name);
   }
   if (decoded.role != role) Violation("the role did not round-trip", input, name);
+  if (decoded.hashed != PathCodec::IsHashed(name)) Violation("IsHashed is wrong", input, name);
   if (decoded.hashed) {
     if (decoded.hash != PathCodec::Hash(input)) Violation("hashed name: wrong hash", input, name);
     if (input.substr(0, decoded.component.size()) != decoded.component) {

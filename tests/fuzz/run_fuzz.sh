@@ -33,12 +33,15 @@ seed() { mkdir -p "$1"; printf "$3" > "$1/$2"; }
 pc=$corpus/path_codec
 seed "$pc" plain '/\x00user'
 seed "$pc" percent '/\x0050%%off.txt'
-seed "$pc" escape '/\x01%%2541'
-seed "$pc" dirvalue '/\x03blue%%@'
-seed "$pc" empty '/\x01%%@'
-seed "$pc" dots '/\x05%%2E.'
+seed "$pc" literal '/\x01My%%20File.pdf'
+seed "$pc" escape '/\x01%%{25}{41}'
+seed "$pc" group '/\x01x%%{00FF}y'
+seed "$pc" brace '/\x00%%{%%%%{x}'
+seed "$pc" dirvalue '/\x03blue%%{@}'
+seed "$pc" empty '/\x01%%{}'
+seed "$pc" dots '/\x05%%{2E}.'
 seed "$pc" control '/\x04.rocksfs'
-seed "$pc" hashed "/\\x01$(printf 'a%.0s' $(seq 1 237))%%#0123456789ABCDEF"
+seed "$pc" hashed "/\\x01$(printf 'a%.0s' $(seq 1 235))%%{#0123456789ABCDEF}"
 seed "$pc" utf8 ':\x00caf\xc3\xa9\xff\xfe'
 seed "$pc" long "/\\x00$(printf 'b%.0s' $(seq 1 300))"
 

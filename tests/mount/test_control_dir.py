@@ -294,7 +294,7 @@ class HiddenControlDirTest(ControlTestCase):
         t.ldb_load(self.db, {b"d/one": os.urandom(96 * KiB), b"d/two": os.urandom(64 * KiB),
                              b"three": os.urandom(128 * KiB)})
         with t.Mount(self.db) as m:
-            expected = {m.root, m.path("%2Erocksfs"), m.path("d"), m.path("d/one"),
+            expected = {m.root, m.path("%{2E}rocksfs"), m.path("d"), m.path("d/one"),
                         m.path("d/two"), m.path("three")}
 
             def find():
@@ -323,10 +323,11 @@ class HiddenControlDirTest(ControlTestCase):
             self.assertTrue(stat.S_ISDIR(st.st_mode))
             self.assertLessEqual({"snapshots", "cf", "stats"}, set(os.listdir(m.path(".rocksfs"))))
             # The real key is there, escaped, with its value.
-            self.assertIn("%2Erocksfs", os.listdir(m.root))
-            self.assertEqual(read(m.path("%2Erocksfs")), b"a real root key")
+            self.assertIn("%{2E}rocksfs", os.listdir(m.root))
+            self.assertEqual(read(m.path("%{2E}rocksfs")), b"a real root key")
             # ...and it is in the snapshots too.
-            self.assertEqual(read(m.path(".rocksfs/snapshots/one/%2Erocksfs")), b"a real root key")
+            self.assertEqual(read(m.path(".rocksfs/snapshots/one/%{2E}rocksfs")),
+                             b"a real root key")
             m.unmount()
         self.assertEqual(t.ldb_get(self.db, b".rocksfs"), b"a real root key")
 

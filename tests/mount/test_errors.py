@@ -103,14 +103,17 @@ class BadInputTest(ErrnoTestCase):
             self.assertErrno(errno.ENOENT, os.unlink, m.path("missing"))
             self.assertErrno(errno.ENOENT, os.rename, m.path("missing"), m.path("other"))
 
-            # Names that are not canonical escapes: no key has that spelling.
-            for bad in ("%41", "%2F", "%2E%2E", "%2Ex", "x%41y", "%@x", "a%#0123456789ABCDEF"):
+            # Names that are not canonical escapes, or hold a "%{" that opens
+            # no escape: no key has that spelling.
+            for bad in ("%{41}", "%{2F}", "%{2f}", "%{2E}%{2E}", "%{2E}x", "x%{41}y", "%{}x",
+                        "a%{#0123456789ABCDEF}", "%{", "x%{y}", "100%{", "%{FF}%{FE}"):
                 self.assertErrno(errno.EINVAL, create_file, m.path(bad))
                 self.assertErrno(errno.EINVAL, os.mkdir, m.path(bad))
-            # "%@" as a suffix names the value of a directory's key: only
+                self.assertErrno(errno.ENOENT, os.stat, m.path(bad))
+            # "%{@}" as a suffix names the value of a directory's key: only
             # when the directory exists.
-            self.assertErrno(errno.EINVAL, create_file, m.path("nodir%@"))
-            # ...while a lone '%' is literal.
+            self.assertErrno(errno.EINVAL, create_file, m.path("nodir%{@}"))
+            # ...while any other '%' is literal.
             write(m.path("50%off.txt"), b"sale")
             self.assertIn("50%off.txt", os.listdir(m.root))
 
