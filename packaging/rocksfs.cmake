@@ -1,10 +1,10 @@
 # Manual pages, bash completion, examples, and the Debian package.
 # Included from the top-level CMakeLists.txt after the tools are defined.
 #
-# Manual pages: help2man runs each built tool at build time, with --help
-# (rocksfs: --help-all, every command) and --version, and adds the prose of
-# man/NAME.h2m (keys and paths, examples, files). The options in a page are
-# therefore the options of the binary: the page cannot drift from --help.
+# Manual pages: help2man runs each built tool at build time with --help
+# (rocksfs: --help-all, every command), takes the version from project(), and
+# adds the prose of man/NAME.h2m (keys and paths, examples, files). The
+# options in a page are therefore the binary's: it cannot drift from --help.
 # Without help2man the pages are skipped with a message (scripts/setup.sh
 # installs it).
 #
@@ -31,7 +31,7 @@ elseif(TARGET mount.rocksfs AND TARGET rocksfs)
       OUTPUT ${page_file} ${page_file}.gz
       COMMAND ${CMAKE_COMMAND} -E make_directory ${ROCKSFS_MAN_DIR}
       COMMAND ${ROCKSFS_HELP2MAN} --no-info --no-discard-stderr --section=${section}
-              --help-option=${help_option} --version-option=--version
+              --help-option=${help_option} --version-string=${PROJECT_VERSION}
               --include=${PROJECT_SOURCE_DIR}/man/${program}.h2m
               --output=${page_file} $<TARGET_FILE:${program}>
       COMMAND ${ROCKSFS_GZIP} -9 -n -k -f ${page_file}
