@@ -44,18 +44,21 @@ elseif(TARGET mount.rocksfs AND TARGET rocksfs)
   add_custom_target(man_pages ALL DEPENDS ${man_pages})
   # mount.fuse.rocksfs, the helper mount -t fuse.rocksfs runs, is mount.rocksfs.
   install(CODE "
-    file(MAKE_DIRECTORY \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/share/man/man8\")
-    file(CREATE_LINK mount.rocksfs.8.gz
-         \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/share/man/man8/mount.fuse.rocksfs.8.gz\" SYMBOLIC)")
+    set(link \"\${CMAKE_INSTALL_PREFIX}/share/man/man8/mount.fuse.rocksfs.8.gz\")
+    message(STATUS \"Installing: \$ENV{DESTDIR}\${link} -> mount.rocksfs.8.gz\")
+    file(CREATE_LINK mount.rocksfs.8.gz \"\$ENV{DESTDIR}\${link}\" SYMBOLIC)
+    list(APPEND CMAKE_INSTALL_MANIFEST_FILES \"\${link}\")")
 endif()
 
-# Bash completion (one file for both programs) and the examples.
+# Bash completion (one file for both programs) and the examples. (Links are
+# added to install_manifest.txt by hand: CMake lists only what it copies.)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/bash-completion/rocksfs
         DESTINATION share/bash-completion/completions)
 install(CODE "
-  file(CREATE_LINK rocksfs
-       \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/share/bash-completion/completions/mount.rocksfs\"
-       SYMBOLIC)")
+  set(link \"\${CMAKE_INSTALL_PREFIX}/share/bash-completion/completions/mount.rocksfs\")
+  message(STATUS \"Installing: \$ENV{DESTDIR}\${link} -> rocksfs\")
+  file(CREATE_LINK rocksfs \"\$ENV{DESTDIR}\${link}\" SYMBOLIC)
+  list(APPEND CMAKE_INSTALL_MANIFEST_FILES \"\${link}\")")
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/examples/fstab
               ${PROJECT_SOURCE_DIR}/packaging/examples/mnt-kv.mount
         DESTINATION share/doc/rocksfs/examples)
