@@ -31,6 +31,7 @@ PACKAGES=(
   rocksdb-tools python3
   attr rsync git
   fio stress-ng clang libclang-rt-14-dev
+  help2man man-db dpkg-dev file lintian
 )
 
 # as_root CMD...: run CMD as root (directly, or through sudo), or fail clearly.

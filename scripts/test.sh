@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install what is missing, build, and run every test with ctest: the core tests
-# (label "core": kv/ and fs/ without a kernel) and the mounted tests (label
+# (label "core": kv/ and fs/ without a kernel), the mounted tests (label
 # "mount": real FUSE mounts; they skip with a message when /dev/fuse is
-# unusable). Exits with ctest's status.
+# unusable) and the package tests (label "package": --version, the manual
+# pages, completion, and the Debian package built, installed, used and
+# removed). Exits with ctest's status.
 #
 # usage: scripts/test.sh [--core] [ctest args...]
 #   --core   run only the core tests (ctest -L core)
@@ -16,7 +18,7 @@ ctest_args=()
 for arg in "$@"; do
   case "$arg" in
     --core) ctest_args+=(-L core) ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) ctest_args+=("$arg") ;;
   esac
 done

@@ -1,11 +1,14 @@
 // mount.rocksfs: mount a RocksDB database as a directory tree.
 //
 //   mount.rocksfs DB_PATH MOUNTPOINT [-o OPT[,OPT...]] [-f] [-d]
+//   mount.rocksfs -V | --version
 //
 // Follows the mount(8) helper convention. Without -f it detaches: the parent
 // waits until the daemon has opened the DB and mounted (or failed), prints
 // the daemon's one-line error if any, and exits with its status.
 #include <fcntl.h>
+#define FUSE_USE_VERSION 314  // as fs/fuse_adapter.cc
+#include <fuse.h>         // fuse_pkgversion() only: the adapter is the FUSE code
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
@@ -21,6 +24,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "fs/filesystem.h"
 #include "fs/fuse_adapter.h"
@@ -29,12 +33,48 @@
 #include "kv/db_lock.h"
 #include "kv/rocks_store.h"
 #include "kv/snapshots.h"
+#include "tools/version.h"
 
 namespace {
 
 using rocksfs::fs::MountOptions;
 
 constexpr const char* kProgram = "mount.rocksfs";
+
+// -V (as mount(8) helpers such as mount.nfs) and --version print the versions
+// of rocksfs, RocksDB and libfuse. They are answered here, before the option
+// parser of fs/mount_options.cc sees the arguments, and kVersionHelp joins
+// that parser's --help text after its own -h line.
+constexpr const char* kVersionFlags[] = {"-V", "--version"};
+constexpr const char* kVersionHelp =
+    "  -V, --version           print the versions of rocksfs, RocksDB and libfuse";
+
+bool VersionRequested(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") return false;
+    if (arg == "-o") ++i;  // an option list, never a flag
+    for (const char* flag : kVersionFlags) {
+      if (arg == flag) return true;
+    }
+  }
+  return false;
+}
+
+std::string VersionText() {
+  return rocksfs::tools::VersionText(kProgram,
+                                     {"libfuse " + std::string(::fuse_pkgversion())});
+}
+
+// The parser's help text with the -V line after the -h line (or at the end,
+// should the -h line ever move).
+std::string HelpText(std::string parser_help) {
+  size_t help_line = parser_help.find("\n  -h, --help");
+  if (help_line == std::string::npos) return parser_help + "\n\n" + kVersionHelp;
+  size_t end = parser_help.find('\n', help_line + 1);
+  if (end == std::string::npos) return parser_help + "\n" + kVersionHelp;
+  return parser_help.insert(end + 1, std::string(kVersionHelp) + "\n");
+}
 
 // Large files live in memory whole: a reader's open copies the value out of
 // the memtable into fresh heap memory, and a writer's buffer grows to the
@@ -225,13 +265,17 @@ int Serve(const MountOptions& options, Reporter* reporter) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (VersionRequested(argc, argv)) {
+    std::cout << VersionText();
+    return 0;
+  }
   UseHugePagesForLargeAllocations(argv);
   MountOptions options;
   std::string error;
   bool help = false;
   int rc = rocksfs::fs::ParseMountArgs(argc, argv, &options, &error, &help);
   if (help) {
-    std::cout << error << "\n";
+    std::cout << HelpText(error) << "\n";
     return 0;
   }
   if (rc != 0) {

@@ -2,11 +2,14 @@
 // of tools/rocksfs_commands.h over the kv/ and fs/ libraries.
 
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "tools/rocksfs_commands.h"
+#include "tools/version.h"
 
 namespace {
 
@@ -160,11 +163,87 @@ void AddStat(CLI::App& app, StatCommand& c, int& result) {
   sub->callback([&] { result = RunStat(c); });
 }
 
+// --help-all: the help of the tool, then of each command under it (depth
+// first), in a layout that help2man turns into the manual page rocksfs(1) at
+// build time, so the page lists every command and option the parser has:
+//   - "*Commands*" starts a COMMANDS section (help2man's custom section line);
+//   - each command is a "rocksfs load [OPTIONS] DB SOURCE:" line over its
+//     indented description (a subsection), then its arguments, options and
+//     commands as "  NAME  description" lines, then its footer;
+//   - footer lines indented by two spaces are commands to type and get a
+//     "$ " prompt (help2man sets them verbatim); "Example(s):" lines alone
+//     are dropped, since a lone "Examples:" would start a man page section.
+std::string ExamplesWithPrompts(const std::string& footer) {
+  std::string text;
+  size_t begin = 0;
+  while (begin < footer.size()) {
+    size_t end = footer.find('\n', begin);
+    if (end == std::string::npos) end = footer.size();
+    std::string line = footer.substr(begin, end - begin);
+    begin = end + 1;
+    if (line == "Example:" || line == "Examples:") continue;
+    if (line.size() > 2 && line.starts_with("  ") && line[2] != ' ') line.insert(2, "$ ");
+    text += line + "\n";
+  }
+  return text;
+}
+
+// `section` without its heading lines ("Options:", "Positionals:", ...).
+std::string WithoutHeadings(const std::string& section) {
+  std::string text;
+  size_t begin = 0;
+  while (begin < section.size()) {
+    size_t end = section.find('\n', begin);
+    if (end == std::string::npos) end = section.size();
+    std::string line = section.substr(begin, end - begin);
+    begin = end + 1;
+    if (line.empty() || (line[0] != ' ' && line.ends_with(":"))) continue;
+    text += line + "\n";
+  }
+  return text;
+}
+
+std::string FullHelp(const CLI::App& app) {
+  auto formatter = std::dynamic_pointer_cast<CLI::Formatter>(app.get_formatter());
+  if (!formatter) return app.help();
+  std::string text = app.get_description() + "\n" + formatter->make_usage(&app, app.get_name()) +
+                     formatter->make_positionals(&app) +
+                     formatter->make_groups(&app, CLI::AppFormatMode::Normal) +
+                     formatter->make_subcommands(&app, CLI::AppFormatMode::Normal) + "\n" +
+                     ExamplesWithPrompts(app.get_footer()) + "\n*Commands*\n";
+  struct Item {
+    const CLI::App* command;
+    std::string parent;  // "rocksfs", "rocksfs snapshot"
+  };
+  std::vector<Item> pending;
+  for (const CLI::App* command : app.get_subcommands({})) pending.push_back({command, app.get_name()});
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const Item item = pending[i];
+    const CLI::App* command = item.command;
+    std::string name = item.parent + " " + command->get_name();
+    std::string usage = formatter->make_usage(command, name);  // "Usage: NAME ...\n"
+    usage = usage.substr(usage.find(' ') + 1);
+    usage.pop_back();
+    text += "\n" + usage + ":\n  " + command->get_description() + "\n\n" +
+            WithoutHeadings(formatter->make_positionals(command) +
+                            formatter->make_groups(command, CLI::AppFormatMode::Normal) +
+                            formatter->make_subcommands(command, CLI::AppFormatMode::Normal)) +
+            "\n" + ExamplesWithPrompts(command->get_footer());
+    std::vector<Item> children;
+    for (const CLI::App* child : command->get_subcommands({})) children.push_back({child, name});
+    pending.insert(pending.begin() + i + 1, children.begin(), children.end());
+  }
+  return text;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app("rocksfs: administer a RocksDB database that rocksfs mounts", "rocksfs");
   app.require_subcommand(1);
+  app.set_version_flag(
+      "-V,--version", [] { return rocksfs::tools::VersionText("rocksfs"); },
+      "Print the versions of rocksfs and RocksDB and exit");
   app.footer(
       "Run `rocksfs COMMAND --help` for a command's options and examples.\n"
       "Example:\n  rocksfs load --create /srv/db ./tree && mount.rocksfs /srv/db /mnt/kv\n");
@@ -180,9 +259,17 @@ int main(int argc, char** argv) {
   AddSnapshot(app, snapshot, result);
   AddBackup(app, backup, result);
   AddStat(app, stat, result);
+  // After the commands, so that only the top level has it.
+  app.set_help_all_flag("--help-all", "Print the help of every command and exit");
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForAllHelp&) {
+    std::printf("%s", FullHelp(app).c_str());
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    std::printf("%s", e.what());
+    return 0;
   } catch (const CLI::ParseError& e) {
     // --help (of the selected subcommand, which app.exit prints).
     if (e.get_exit_code() == 0) return app.exit(e);
