@@ -21,6 +21,7 @@ open a database while a read-write mount holds its lock: unmount first.
 """
 
 import contextlib
+import errno
 import os
 import shutil
 import signal
@@ -427,6 +428,22 @@ class TempDirTestCase(unittest.TestCase):
         self._tempdir = tempdir()
         self.dir = self._tempdir.__enter__()
         self.addCleanup(self._tempdir.__exit__, None, None, None)
+
+
+class DbTestCase(TempDirTestCase):
+    """A TempDirTestCase with a database path self.db (not created) and an
+    errno assertion."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = os.path.join(self.dir, "db")
+
+    def assertErrno(self, code, func, *args, **kwargs):
+        """func(*args, **kwargs) fails with OSError `code`."""
+        with self.assertRaises(OSError, msg="%s%r did not fail" % (func.__name__, args)) as cm:
+            func(*args, **kwargs)
+        self.assertEqual(cm.exception.errno, code, "%s%r: %s, expected %s" % (
+            func.__name__, args, cm.exception, errno.errorcode[code]))
 
 
 def run(cmd, check=True, input=None, timeout=120, **kwargs):

@@ -25,17 +25,7 @@ def setUpModule():
 write, read = t.write_file, t.read_file
 
 
-class BadInputTest(t.TempDirTestCase):
-    def setUp(self):
-        super().setUp()
-        self.db = os.path.join(self.dir, "db")
-
-    def assertErrno(self, code, func, *args):
-        with self.assertRaises(OSError, msg="%s%r did not fail" % (func.__name__, args)) as cm:
-            func(*args)
-        self.assertEqual(cm.exception.errno, code, "%s%r: %s, expected %s" % (
-            func.__name__, args, cm.exception, errno.errorcode[code]))
-
+class BadInputTest(t.DbTestCase):
     def assertServing(self, m):
         self.assertTrue(m.running(), "the daemon exited:\n%s" % m.log())
         write(m.path("still-alive"), b"yes")

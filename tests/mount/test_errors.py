@@ -26,17 +26,7 @@ def setUpModule():
 write, read = t.write_file, t.read_file
 
 
-class ErrnoTestCase(t.TempDirTestCase):
-    def setUp(self):
-        super().setUp()
-        self.db = os.path.join(self.dir, "db")
-
-    def assertErrno(self, code, func, *args, **kwargs):
-        with self.assertRaises(OSError, msg="%s%r did not fail" % (func.__name__, args)) as cm:
-            func(*args, **kwargs)
-        self.assertEqual(cm.exception.errno, code, "%s%r: %s, expected %s" % (
-            func.__name__, args, cm.exception, errno.errorcode[code]))
-
+class ErrnoTestCase(t.DbTestCase):
     def assertServing(self, m):
         """The daemon is alive, still mounted, and answers."""
         self.assertTrue(m.running(), "the daemon exited:\n%s" % m.log())

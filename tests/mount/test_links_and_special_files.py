@@ -25,11 +25,7 @@ def setUpModule():
 write, read = t.write_file, t.read_file
 
 
-class LinksAndSpecialFilesTest(t.TempDirTestCase):
-    def setUp(self):
-        super().setUp()
-        self.db = os.path.join(self.dir, "db")
-
+class LinksAndSpecialFilesTest(t.DbTestCase):
     def test_hard_links_share_value_inode_and_attributes(self):
         with t.Mount(self.db, create=True) as m:
             write(m.path("f"), b"first")

@@ -28,17 +28,7 @@ def setUpModule():
 write, read = t.write_file, t.read_file
 
 
-class LiteralNamesTest(t.TempDirTestCase):
-    def setUp(self):
-        super().setUp()
-        self.db = os.path.join(self.dir, "db")
-
-    def assertErrno(self, code, func, *args):
-        with self.assertRaises(OSError, msg="%s%r did not fail" % (func.__name__, args)) as cm:
-            func(*args)
-        self.assertEqual(cm.exception.errno, code, "%s%r: %s, expected %s" % (
-            func.__name__, args, cm.exception, errno.errorcode[code]))
-
+class LiteralNamesTest(t.DbTestCase):
     def test_names_people_use_round_trip(self):
         with t.Mount(self.db, create=True) as m:
             for name in PEOPLES_NAMES:
