@@ -329,15 +329,19 @@ void Filesystem::NotifyLinked(const LinkedCommit& linked) {
   if (linked.node != 0) OtherNamesChanged(linked.node, linked.key, linked.meta, &linked.value);
 }
 
-int Filesystem::Flush(uint64_t fh) {
-  FileHandle* handle = FileHandleFrom(fh);
-  if (!handle || !handle->writable || !handle->file) return 0;
+int Filesystem::Commit(OpenFile& file, bool sync) {
   LinkedCommit linked;
-  std::unique_lock lock(handle->file->mutex);
-  int err = CommitLocked(*handle->file, false, &linked);
+  std::unique_lock lock(file.mutex);
+  int err = CommitLocked(file, sync, &linked);
   lock.unlock();
   NotifyLinked(linked);
   return err;
+}
+
+int Filesystem::Flush(uint64_t fh) {
+  FileHandle* handle = FileHandleFrom(fh);
+  if (!handle || !handle->writable || !handle->file) return 0;
+  return Commit(*handle->file, false);
 }
 
 int Filesystem::Fsync(uint64_t fh, bool datasync) {
@@ -347,12 +351,7 @@ int Filesystem::Fsync(uint64_t fh, bool datasync) {
     kv::Status s = store_->SyncWal();
     return s.ok() ? 0 : Fail(s, "sync WAL", "");
   }
-  LinkedCommit linked;
-  std::unique_lock lock(handle->file->mutex);
-  int err = CommitLocked(*handle->file, true, &linked);
-  lock.unlock();
-  NotifyLinked(linked);
-  return err;
+  return Commit(*handle->file, true);
 }
 
 int Filesystem::FsyncDir(NodeId node, bool datasync) {
@@ -372,13 +371,9 @@ void Filesystem::Release(uint64_t fh) {
   if (!handle) return;
   if (handle->file) {
     if (handle->writable) {
-      LinkedCommit linked;
-      std::unique_lock lock(handle->file->mutex);
-      if (int err = CommitLocked(*handle->file, false, &linked)) {
+      if (int err = Commit(*handle->file, false)) {
         spdlog::error("writes to node {} were lost at release: errno {}", handle->node, err);
       }
-      lock.unlock();
-      NotifyLinked(linked);
     }
     ReleaseOpenFile(handle->file, handle->writable);
   }

@@ -405,6 +405,8 @@ class Filesystem {
   // REQUIRES: file.mutex held alone; namespace_mutex_ not held.
   int CommitLocked(OpenFile& file, bool sync, LinkedCommit* linked);
   void NotifyLinked(const LinkedCommit& linked);
+  // CommitLocked with file.mutex taken, then NotifyLinked.
+  int Commit(OpenFile& file, bool sync);
   // Resizes the file's bytes (zeros when it grows) and sets its mtime and
   // ctime; committed at once when no descriptor is open for writing.
   int Truncate(const std::shared_ptr<View>& view, const NodeInfo& node, uint64_t size);
