@@ -210,8 +210,8 @@ run_test_syscalls() {
   # lines are "NNN [name] OK" or "NNN [name] func() - message"
   local passed failed failing
   passed=$(grep -cE '^ *[0-9]+ \[.*\] OK$' "$log" || true)
-  failing=$(grep -E '^ *[0-9]+ \[' "$log" | grep -vE '\] OK$' | sed -E 's/^ *([0-9]+ \[[^]]*\]).*/\1/' | awk '!s[$0]++' | paste -sd, - | sed 's/,/, /g')
-  failed=$(grep -E '^ *[0-9]+ \[' "$log" | grep -vE '\] OK$' | sed -E 's/^ *([0-9]+) .*/\1/' | sort -u | wc -l)
+  failing=$(grep -E '^ *[0-9]+ \[' "$log" | grep -vE '\] OK$' | sed -E 's/^ *([0-9]+ \[[^]]*\]).*/\1/' | awk '!s[$0]++' | paste -sd, - | sed 's/,/, /g' || true)
+  failed=$(grep -E '^ *[0-9]+ \[' "$log" | grep -vE '\] OK$' | sed -E 's/^ *([0-9]+) .*/\1/' | sort -u | wc -l || true)
   if (( passed + failed == 0 )); then
     echo "test_syscalls: SETUP ERROR: no test ran (exit $rc, see $log)$note"; setup_error=1; return 0
   fi
