@@ -45,6 +45,11 @@ void Filesystem::ReleaseOpenFile(const std::shared_ptr<OpenFile>& file, bool wri
   open_file_count_.store(open_files_.size(), std::memory_order_relaxed);
 }
 
+uint32_t Filesystem::WritersOf(const OpenFile& file) {
+  std::lock_guard lock(open_files_mutex_);
+  return file.writers;
+}
+
 std::shared_ptr<Filesystem::OpenFile> Filesystem::FindOpenFile(NodeId node) {
   if (open_file_count_.load(std::memory_order_relaxed) == 0) return nullptr;
   std::lock_guard lock(open_files_mutex_);
@@ -70,18 +75,14 @@ bool Filesystem::ApplyOpenFile(NodeId node, struct stat* st) {
   if (!file->loaded) return false;
   st->st_size = static_cast<off_t>(file->bytes().size());
   st->st_blocks = (st->st_size + 511) / 512;
-  auto set = [](struct timespec* ts, TimeNs t) {
-    ts->tv_sec = static_cast<time_t>(t / 1000000000);
-    ts->tv_nsec = static_cast<long>(t % 1000000000);
-  };
-  if (file->mtime != 0) set(&st->st_mtim, file->mtime);
-  if (file->ctime != 0) set(&st->st_ctim, file->ctime);
+  if (file->mtime != 0) SetTime(&st->st_mtim, file->mtime);
+  if (file->ctime != 0) SetTime(&st->st_ctim, file->ctime);
   return true;
 }
 
 void Filesystem::FreshSize(View& view, NodeId node, std::string_view key, uint64_t generation,
                            struct stat* st) {
-  if (commit_generation() == generation) return;
+  if (inodes_.LastCommit(node) <= generation) return;
   kv::Value value;
   if (!view.store->Get({}, view.data, key, &value).ok()) return;
   st->st_size = static_cast<off_t>(value.size());
@@ -89,10 +90,8 @@ void Filesystem::FreshSize(View& view, NodeId node, std::string_view key, uint64
   // The times may have moved with the commit too.
   Metadata meta;
   if (LoadMeta(view, FileMetaKey(key), &meta)) {
-    st->st_mtim = {static_cast<time_t>(meta.mtime / 1000000000),
-                   static_cast<long>(meta.mtime % 1000000000)};
-    st->st_ctim = {static_cast<time_t>(meta.ctime / 1000000000),
-                   static_cast<long>(meta.ctime % 1000000000)};
+    SetTime(&st->st_mtim, meta.mtime);
+    SetTime(&st->st_ctim, meta.ctime);
   }
 }
 
@@ -150,18 +149,8 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
     }
     if (!err && truncate) {
       file.Mutable().clear();
-      TimeNs now = NowNs();
-      if (!file.dirty) file.dirty_since = now;
-      file.dirty = true;
-      file.mtime = file.ctime = now;
-      if (!writable) {
-        uint32_t writers;
-        {
-          std::lock_guard count_lock(open_files_mutex_);
-          writers = file.writers;
-        }
-        if (writers == 0) err = CommitLocked(file, false, &linked);
-      }
+      file.Touch(NowNs());
+      if (WritersOf(file) == 0) err = CommitLocked(file, false, &linked);
     }
   }
   NotifyLinked(linked);
@@ -274,10 +263,7 @@ int Filesystem::Write(uint64_t fh, uint64_t offset, std::string_view data, size_
   std::string& bytes = file.Mutable();
   if (end > bytes.size()) bytes.resize(end, '\0');
   if (!data.empty()) std::memcpy(bytes.data() + offset, data.data(), data.size());
-  TimeNs now = NowNs();
-  if (!file.dirty) file.dirty_since = now;
-  file.dirty = true;
-  file.mtime = file.ctime = now;
+  file.Touch(NowNs());
   *written = data.size();
   counters_.bytes_written.fetch_add(data.size(), std::memory_order_relaxed);
   return 0;
@@ -311,7 +297,7 @@ int Filesystem::CommitLocked(OpenFile& file, bool sync, LinkedCommit* linked) {
   PutValueForAllNames(view, info.key, meta ? &*meta : nullptr, file.bytes(), &batch);
   kv::Status s = view.store->Write({sync || options_.sync}, batch);
   if (!s.ok()) return Fail(s, "commit", info.key);
-  commit_generation_.fetch_add(1, std::memory_order_acq_rel);
+  inodes_.NoteCommit(file.node, commit_generation_.fetch_add(1, std::memory_order_acq_rel) + 1);
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
   file.dirty = false;
@@ -396,16 +382,8 @@ int Filesystem::Truncate(const std::shared_ptr<View>& view, const NodeInfo& node
     err = LoadLocked(*file, node);
     if (!err) {
       file->Mutable().resize(size, '\0');
-      TimeNs now = NowNs();
-      if (!file->dirty) file->dirty_since = now;
-      file->dirty = true;
-      file->mtime = file->ctime = now;  // truncate(2) sets them even when the size stays
-      uint32_t writers;
-      {
-        std::lock_guard count_lock(open_files_mutex_);
-        writers = file->writers;
-      }
-      if (writers == 0) err = CommitLocked(*file, false, &linked);
+      file->Touch(NowNs());  // truncate(2) sets the times even when the size stays
+      if (WritersOf(*file) == 0) err = CommitLocked(*file, false, &linked);
     }
   }
   NotifyLinked(linked);

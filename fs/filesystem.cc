@@ -25,14 +25,6 @@ constexpr size_t kXattrValueMax = 64 * 1024;  // XATTR_SIZE_MAX
 constexpr size_t kXattrTotalMax = 256 * 1024;
 constexpr std::string_view kUserXattrPrefix = "user.";
 
-void SetTime(struct timespec* ts, TimeNs t) {
-  ts->tv_sec = t / 1000000000;
-  ts->tv_nsec = t % 1000000000;
-  if (ts->tv_nsec < 0) {
-    ts->tv_nsec += 1000000000;
-    ts->tv_sec -= 1;
-  }
-}
 
 // Times shown for keys without metadata: the DB's creation time, so they are
 // the same at every mount (make and rsync compare them).
@@ -47,6 +39,15 @@ TimeNs StoreCreationTime(const std::string& path) {
 }
 
 }  // namespace
+
+void SetTime(struct timespec* ts, TimeNs t) {
+  ts->tv_sec = t / 1000000000;
+  ts->tv_nsec = t % 1000000000;
+  if (ts->tv_nsec < 0) {
+    ts->tv_nsec += 1000000000;
+    ts->tv_sec -= 1;
+  }
+}
 
 ino_t StableIno(NodeKind kind, std::string_view key) {
   if (kind == NodeKind::kDirectory && key.empty()) return kRootNode;

@@ -367,6 +367,8 @@ class Filesystem {
   void OtherNamesChanged(NodeId anchor, std::string_view key, const Metadata& meta,
                          const std::string* value = nullptr);
 
+  // Writers counted on `file` (open_files_mutex_ taken).
+  uint32_t WritersOf(const OpenFile& file);
   // Open files (file_ops.cc). AcquireOpenFile finds or makes the node's
   // shared state and counts a handle on it (`writable`: a writer too); in a
   // read-only view every handle gets a state of its own;
@@ -385,8 +387,9 @@ class Filesystem {
   // Attributes of a file key read from the store (`size`) before a commit
   // may be older than the commit: a file written and closed between the
   // read and ApplyOpenFile shows neither its open state nor its new value.
-  // The caller notes commit_generation() before reading; if it moved and
-  // the file is not open, FreshSize reads the size again.
+  // The caller notes commit_generation() before reading; if the node was
+  // committed since and is not open, FreshSize reads its size and times
+  // again (one RocksDB read only in that race).
   uint64_t commit_generation() const { return commit_generation_.load(std::memory_order_acquire); }
   void FreshSize(View& view, NodeId node, std::string_view key, uint64_t generation,
                  struct stat* st);

@@ -61,6 +61,13 @@ struct Filesystem::OpenFile {
   TimeNs ctime = 0;
 
   std::string_view bytes() const { return changed ? std::string_view(data) : value.view(); }
+  // Records a change of the bytes at `now` (a write or truncate): dirty,
+  // with both times pending. REQUIRES: mutex held alone.
+  void Touch(TimeNs now) {
+    if (!dirty) dirty_since = now;
+    dirty = true;
+    mtime = ctime = now;
+  }
   // Makes `data` the bytes, ready for a change. REQUIRES: mutex held alone.
   std::string& Mutable() {
     if (!changed) {
@@ -127,6 +134,9 @@ uint64_t ToFh(T* handle) {
 // never 0 or 1. The same key has the same st_ino across remounts (git, rsync
 // and make compare it).
 ino_t StableIno(NodeKind kind, std::string_view key);
+
+// Sets `ts` to `t` nanoseconds since the epoch (negative times included).
+void SetTime(struct timespec* ts, TimeNs t);
 
 // The names of a file's hard-link group: meta.links, or `key` alone.
 std::vector<std::string> NamesOf(std::string_view key, const Metadata& meta);

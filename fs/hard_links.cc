@@ -65,6 +65,7 @@ void Filesystem::OtherNamesChanged(NodeId anchor, std::string_view key, const Me
     NodeId other = inodes_.FindKey(anchor, name);
     if (other == 0) continue;
     if (value) {
+      inodes_.NoteCommit(other, commit_generation());  // see FreshSize
       // Its descriptors see the committed bytes, unless they hold
       // uncommitted bytes of their own (their commit then wins).
       if (std::shared_ptr<OpenFile> file = FindOpenFile(other)) {

@@ -158,6 +158,17 @@ void InodeTable::OpenHandle(NodeId id) {
   if (it != nodes_.end()) it->second->handles++;
 }
 
+void InodeTable::NoteCommit(NodeId id, uint64_t generation) {
+  std::lock_guard lock(mutex_);
+  if (auto it = nodes_.find(id); it != nodes_.end()) it->second->last_commit = generation;
+}
+
+uint64_t InodeTable::LastCommit(NodeId id) const {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  return it == nodes_.end() ? 0 : it->second->last_commit;
+}
+
 void InodeTable::CloseHandle(NodeId id) {
   std::lock_guard lock(mutex_);
   auto it = nodes_.find(id);

@@ -89,6 +89,10 @@ class InodeTable {
   // open) and uncounts it.
   void OpenHandle(NodeId id);
   void CloseHandle(NodeId id);
+  // The commit generation (Filesystem's counter) of the node's latest
+  // commit, 0 if none: attributes read from the store before it are stale.
+  void NoteCommit(NodeId id, uint64_t generation);
+  uint64_t LastCommit(NodeId id) const;
 
   // Moves a node to a new name (rename). A node already attached at the
   // destination must have been detached first.
@@ -109,6 +113,7 @@ class InodeTable {
     uint64_t lookups = 0;
     uint32_t handles = 0;
     uint32_t children = 0;  // live nodes whose parent this is
+    uint64_t last_commit = 0;
     bool detached = false;
     ViewId view = kMainView;
     bool view_root = false;

@@ -70,16 +70,8 @@ def parse_counters(text):
     return counters
 
 
-class ControlTestCase(t.TempDirTestCase):
-    def setUp(self):
-        super().setUp()
-        self.db = os.path.join(self.dir, "db")
-
-    def assertErrno(self, code, func, *args, **kwargs):
-        with self.assertRaises(OSError, msg="%s%r did not fail" % (func.__name__, args)) as cm:
-            func(*args, **kwargs)
-        self.assertEqual(cm.exception.errno, code, "%s%r: %s, expected %s" % (
-            func.__name__, args, cm.exception, errno.errorcode[code]))
+class ControlTestCase(t.DbTestCase):
+    pass
 
 
 # --- 1. point in time ----------------------------------------------------------
