@@ -97,6 +97,9 @@ struct FilesystemOptions {
   // (RocksDB secondary instance): opens never keep the page cache, and
   // FollowPrimary() catches up periodically.
   bool secondary = false;
+  // Keys expire (RocksDB TTL, mount option ttl=) and vanish at compaction,
+  // unseen by the kernel: listings are not cached by the kernel.
+  bool expiring_keys = false;
   // A file kept open for writing is committed once its oldest uncommitted
   // change is this old (nanoseconds; mount option commit=SECONDS, default
   // 5 s as ext4's commit=). 0: only close, fsync and release commit.
@@ -248,9 +251,16 @@ class Filesystem {
   // nometa, EXDEV across views, EEXIST, ENOENT.
   [[nodiscard]] int Link(NodeId node, NodeId new_parent, std::string_view new_name, Entry* out);
 
-  [[nodiscard]] int OpenDir(NodeId node, uint64_t* fh);
-  // Streams entries from `offset` (0 = start; otherwise a next_offset this
-  // handle passed to the filler). "." and ".." come first. With `plus`,
+  // Opens a directory handle. *cache_listing (when given) says whether the
+  // kernel may keep the listing in its readdir cache across opens: yes
+  // unless names change behind the kernel's back (secondary mounts, keys
+  // that expire, nometa's directories of keys only, the control directory). The kernel drops a cached listing
+  // itself when a name in it changes through the mount, and the core
+  // invalidates the directory (KernelCache) for changes it makes itself.
+  [[nodiscard]] int OpenDir(NodeId node, uint64_t* fh, bool* cache_listing = nullptr);
+  // Streams entries from `offset` (0 = start; otherwise a next_offset that
+  // any handle of this directory passed to its filler: offsets are shared,
+  // see fs/dir_positions.h). "." and ".." come first. With `plus`,
   // entries carry full attributes and a lookup each.
   [[nodiscard]] int ReadDir(NodeId node, uint64_t fh, off_t offset, bool plus,
                             const DirFiller& fill);

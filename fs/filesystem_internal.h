@@ -87,13 +87,14 @@ struct Filesystem::FileHandle {
   kv::Value control_text;
 };
 
-// One open directory: where to resume for each offset handed out by the
-// last ReadDir call, so listings stream without loading the directory.
+// One open directory. Listings stream without loading the directory: each
+// offset handed out names the key to resume at, in the directory's
+// DirPositions, which all its handles share.
 struct Filesystem::DirHandle {
   NodeId node = 0;
   std::shared_ptr<View> view;
+  std::shared_ptr<DirPositions> positions;  // nullptr for control directories
   std::mutex mutex;
-  std::map<off_t, std::string> resume;  // offset -> data key to Seek to
 };
 
 // A name resolved under a directory. Both a file and a directory may exist

@@ -298,22 +298,19 @@ void OnLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* n
 void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, Op::kOpenDir, [&] {
     uint64_t fh = 0;
-    int err = FsOf(req).OpenDir(ino, &fh);
+    bool cache_listing = false;
+    int err = FsOf(req).OpenDir(ino, &fh, &cache_listing);
     if (err) {
       fuse_reply_err(req, err);
       return;
     }
     fi->fh = fh;
-    // No kernel readdir cache (FOPEN_CACHE_DIR): when the cache is dropped
-    // halfway (a name in the directory changed), the kernel resumes the
-    // listing on a new handle at an offset from an older one, which
-    // Filesystem::ReadDir can only honour by rescanning and counting, and
-    // under concurrent renames that lists a name twice or misses one
-    // (tests/mount/test_stress.py). Resume keys shared by all handles of a
-    // directory would make offsets stable across handles and allow the
-    // cache again.
-    fi->keep_cache = 0;
-    fi->cache_readdir = 0;
+    // The kernel's readdir cache (FOPEN_CACHE_DIR), kept across opens. When
+    // it is dropped halfway, the kernel resumes on this handle at an offset
+    // another handle handed out: Filesystem's offsets are shared by every
+    // handle of a directory (fs/dir_positions.h).
+    fi->cache_readdir = cache_listing;
+    fi->keep_cache = cache_listing;
     if (fuse_reply_open(req, fi) == -ENOENT) FsOf(req).ReleaseDir(fh);
   });
 }

@@ -163,6 +163,15 @@ void InodeTable::NoteCommit(NodeId id, uint64_t generation) {
   if (auto it = nodes_.find(id); it != nodes_.end()) it->second->last_commit = generation;
 }
 
+std::shared_ptr<DirPositions> InodeTable::PositionsOf(NodeId id) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return nullptr;
+  auto& positions = it->second->positions;
+  if (!positions) positions = std::make_shared<DirPositions>();
+  return positions;
+}
+
 uint64_t InodeTable::LastCommit(NodeId id) const {
   std::lock_guard lock(mutex_);
   auto it = nodes_.find(id);

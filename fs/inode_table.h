@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fs/dir_positions.h"
+
 namespace rocksfs::fs {
 
 using NodeId = uint64_t;
@@ -93,6 +95,10 @@ class InodeTable {
   // commit, 0 if none: attributes read from the store before it are stale.
   void NoteCommit(NodeId id, uint64_t generation);
   uint64_t LastCommit(NodeId id) const;
+  // The directory offsets of node `id`, shared by all its handles and kept
+  // as long as the node lives (the kernel's readdir cache may hold them that
+  // long). Created on first use; nullptr if the node is unknown.
+  std::shared_ptr<DirPositions> PositionsOf(NodeId id);
 
   // Moves a node to a new name (rename). A node already attached at the
   // destination must have been detached first.
@@ -114,6 +120,7 @@ class InodeTable {
     uint32_t handles = 0;
     uint32_t children = 0;  // live nodes whose parent this is
     uint64_t last_commit = 0;
+    std::shared_ptr<DirPositions> positions;  // directories that were listed
     bool detached = false;
     ViewId view = kMainView;
     bool view_root = false;

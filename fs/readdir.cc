@@ -5,8 +5,10 @@
 // column family. After a subdirectory c is emitted, the scan jumps past the
 // whole subtree P + c + delimiter (Iterator::SkipTo), so a listing costs time
 // in the number of children, not in the number of keys below them. Each
-// entry records the key to Seek to for the entries after it, so a listing
-// resumes at any offset without holding the directory in memory.
+// entry's offset stands for the key to Seek to for the entries after it
+// (DirPositions, shared by every handle of the directory), so a listing
+// resumes at any offset, through any handle, without holding the directory
+// in memory.
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -30,7 +32,7 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
-int Filesystem::OpenDir(NodeId node, uint64_t* fh) {
+int Filesystem::OpenDir(NodeId node, uint64_t* fh, bool* cache_listing) {
   NodeInfo info;
   if (!inodes_.Get(node, &info)) return ENOENT;
   if (info.kind != NodeKind::kDirectory) return ENOTDIR;
@@ -39,6 +41,14 @@ int Filesystem::OpenDir(NodeId node, uint64_t* fh) {
   if (info.control == Control::kNone) {
     handle->view = ViewOf(info);
     if (!handle->view) return ENOENT;
+    handle->positions = inodes_.PositionsOf(node);
+    if (!handle->positions) return ENOENT;
+  }
+  if (cache_listing) {
+    // Under nometa a directory that held only keys vanishes from its
+    // parent's listing with its last key, which the kernel cannot see.
+    *cache_listing = info.control == Control::kNone && !options_.secondary &&
+                     !options_.expiring_keys && !options_.nometa;
   }
   inodes_.OpenHandle(node);
   *fh = ToFh(handle.release());
@@ -90,17 +100,12 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
   }
 
   std::string target = prefix;
-  uint64_t skip = 0;
-  if (off > 2) {
-    auto it = handle->resume.find(off);
-    if (it != handle->resume.end()) {
-      target = it->second;
-    } else {
-      skip = static_cast<uint64_t>(off - 2);  // an old offset: rescan and count
-    }
+  if (off > 2 && !handle->positions->Find(off, &target)) {
+    // Never handed out, or forgotten (DirPositions::kMaxPositions later):
+    // no place to resume at.
+    spdlog::warn("readdir of '{}' at unknown offset {}: listing ends there", prefix, off);
+    return 0;
   }
-  handle->resume.clear();
-  if (skip == 0) handle->resume[off] = target;  // a rescan has no resume point yet
 
   kv::ScanOptions scan;
   scan.lower_bound = prefix;
@@ -191,11 +196,6 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
                                  at_root);
       resume = c.position + '\0';
     }
-    if (skip > 0) {
-      --skip;
-      ++off;
-      continue;
-    }
     NodeKind kind = c.is_dir ? NodeKind::kDirectory : NodeKind::kFile;
     // The record, for st_ino and the type (a directory's too: its st_ino
     // may be stored).
@@ -209,13 +209,10 @@ int Filesystem::ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, 
         FreshSize(view, entry.node, c.position, generation, &entry.attr);
       }
     }
-    off_t next = off + 1;
-    if (!fill(entry, next)) {
+    if (!fill(entry, handle->positions->Add(std::move(resume)))) {
       if (plus) inodes_.Forget(entry.node, 1);
       break;
     }
-    off = next;
-    handle->resume[off] = resume;
   }
   kv::Status s = data->status();
   if (s.ok() && markers) s = markers->status();

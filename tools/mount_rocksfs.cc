@@ -218,6 +218,7 @@ int Serve(const MountOptions& options, Reporter* reporter) {
   fs_options.defaults.file_mode = options.file_mode;
   fs_options.defaults.dir_mode = options.dir_mode;
   fs_options.secondary = options.secondary;
+  fs_options.expiring_keys = options.ttl_seconds > 0;
   std::unique_ptr<rocksfs::fs::StoredSnapshots> snapshots;
   if (options.snapshot.empty()) {
     snapshots = std::make_unique<rocksfs::fs::StoredSnapshots>(store.get(), db_path);

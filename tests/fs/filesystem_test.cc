@@ -616,42 +616,76 @@ TEST_F(FilesystemReaddirTest, ListingResumesFromEveryOffsetHandedOut) {
   }
 }
 
-TEST_F(FilesystemReaddirTest, ListingRestartsFromZeroAndFallsBackForUnknownOffsets) {
-  uint64_t fh = 0;
-  ASSERT_EQ(fs_->OpenDir(dir_node_, &fh), 0);
-  EXPECT_EQ(WithoutDots(ListFrom(dir_node_, false, 7, 0, fh)), names_);
-  // Again from the start on the same handle.
-  EXPECT_EQ(WithoutDots(ListFrom(dir_node_, false, 7, 0, fh)), names_);
-  // Offset 500 was handed out by an earlier pass but not by the last call:
-  // the handle rescans. Entry i has next_offset i + 3.
-  Names rest = ListFrom(dir_node_, false, 7, 500, fh);
-  EXPECT_EQ(rest, Names(names_.begin() + 498, names_.end()));
+TEST_F(FilesystemReaddirTest, OffsetsResumeThroughAnyHandleOfTheDirectory) {
+  // The kernel's readdir cache hands a reader offsets that another handle
+  // gave out, and resumes it through its own handle.
+  uint64_t first = 0;
+  ASSERT_EQ(fs_->OpenDir(dir_node_, &first), 0);
+  Names head;
+  off_t resume_at = 0;
+  ASSERT_EQ(fs_->ReadDir(dir_node_, first, 0, false,
+                         [&](const DirEntry& entry, off_t next) {
+                           if (head.size() == 102) return false;  // ".", ".." and 100
+                           head.push_back(entry.name);
+                           resume_at = next;
+                           return true;
+                         }),
+            0);
+  ASSERT_EQ(head.size(), 102u);
+  fs_->ReleaseDir(first);
+
+  uint64_t second = 0;
+  ASSERT_EQ(fs_->OpenDir(dir_node_, &second), 0);
+  EXPECT_EQ(ListFrom(dir_node_, false, 7, resume_at, second),
+            Names(names_.begin() + 100, names_.end()));
+  // Again from the start on the same handle, and again from the old offset.
+  EXPECT_EQ(WithoutDots(ListFrom(dir_node_, false, 7, 0, second)), names_);
+  EXPECT_EQ(ListFrom(dir_node_, false, 7, resume_at, second),
+            Names(names_.begin() + 100, names_.end()));
   // Offsets 1 and 2 skip only the dots.
-  Names from_one = ListFrom(dir_node_, false, 7, 1, fh);
+  Names from_one = ListFrom(dir_node_, false, 7, 1, second);
   ASSERT_FALSE(from_one.empty());
   EXPECT_EQ(from_one[0], "..");
-  EXPECT_EQ(ListFrom(dir_node_, false, 7, 2, fh), names_);
+  EXPECT_EQ(ListFrom(dir_node_, false, 7, 2, second), names_);
+  // An offset never handed out names no place: the listing ends there.
+  EXPECT_TRUE(ListFrom(dir_node_, false, 7, off_t{1} << 40, second).empty());
+  fs_->ReleaseDir(second);
+}
+
+TEST_F(FilesystemReaddirTest, OffsetResumesAtItsKeyWhileNamesAroundItChange) {
+  // An offset stands for a place in key order, not for a count of entries:
+  // names created or removed before it neither repeat nor hide the rest.
+  uint64_t fh = 0;
+  ASSERT_EQ(fs_->OpenDir(dir_node_, &fh), 0);
+  Names head;
+  off_t resume_at = 0;
+  ASSERT_EQ(fs_->ReadDir(dir_node_, fh, 2, false,
+                         [&](const DirEntry& entry, off_t next) {
+                           if (head.size() == 50) return false;
+                           head.push_back(entry.name);
+                           resume_at = next;
+                           return true;
+                         }),
+            0);
+  ASSERT_EQ(head, Names(names_.begin(), names_.begin() + 50));
+  ASSERT_EQ(fs_->Unlink(dir_node_, names_[0]), 0);
+  ASSERT_EQ(fs_->Unlink(dir_node_, names_[49]), 0);
+  Entry created;
+  OpenResult opened;
+  ASSERT_EQ(fs_->Create(dir_node_, names_[10] + "0", 0644, O_WRONLY, Caller{}, &created, &opened),
+            0);
+  fs_->Release(opened.fh);
+  fs_->Forget(created.node, 1);
+  EXPECT_EQ(ListFrom(dir_node_, false, 7, resume_at, fh),
+            Names(names_.begin() + 50, names_.end()));
   fs_->ReleaseDir(fh);
 }
 
-TEST_F(FilesystemReaddirTest, RejectedEntryIsOfferedAgainAtAnUnknownOffset) {
+TEST_F(FilesystemReaddirTest, RejectedEntryIsOfferedAgainAtTheSameOffset) {
   // The DirFiller contract: an entry the filler refuses is offered again by
-  // the next ReadDir at the same offset, also when that offset made the
-  // handle fall back to a rescan.
+  // the next ReadDir at the same offset.
   uint64_t fh = 0;
   ASSERT_EQ(fs_->OpenDir(dir_node_, &fh), 0);
-  int offered = 0;
-  ASSERT_EQ(fs_->ReadDir(dir_node_, fh, 500, false,
-                         [&](const DirEntry& entry, off_t) {
-                           EXPECT_EQ(entry.name, names_[498]);
-                           ++offered;
-                           return false;
-                         }),
-            0);
-  EXPECT_EQ(offered, 1);
-  Names rest = ListFrom(dir_node_, false, 7, 500, fh);
-  EXPECT_EQ(rest, Names(names_.begin() + 498, names_.end()));
-  // Same for a refused entry at an offset the handle handed out.
   Names first;
   off_t next_offset = 0;
   ASSERT_EQ(fs_->ReadDir(dir_node_, fh, 0, false,

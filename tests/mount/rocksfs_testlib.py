@@ -23,6 +23,7 @@ open a database while a read-write mount holds its lock: unmount first.
 import contextlib
 import errno
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -294,6 +295,24 @@ class Mount:
 
 
 # --- ldb (Debian's RocksDB tool) ---------------------------------------------
+
+def parse_counters(text):
+    """The rocksfs counters ("name value" lines before "# RocksDB") of the
+    text of /.rocksfs/stats."""
+    head = text.split("# RocksDB", 1)[0]
+    counters = {}
+    for line in head.splitlines():
+        m = re.fullmatch(r"([a-z_.]+) (\d+)", line.strip())
+        if m:
+            counters[m.group(1)] = int(m.group(2))
+    return counters
+
+
+def counters(mount):
+    """The mount's counters now (/.rocksfs/stats)."""
+    with open(mount.path(".rocksfs/stats"), "rb") as f:
+        return parse_counters(f.read().decode())
+
 
 def write_file(path, data):
     """Writes bytes to path (one open, write, close)."""

@@ -7,7 +7,6 @@ column families; stats is a fresh text file at each open; a secondary mount
 
 import errno
 import os
-import re
 import stat
 import subprocess
 import sys
@@ -57,17 +56,6 @@ def snapshots_dir(m):
 def take_snapshot(m, name):
     os.mkdir(os.path.join(snapshots_dir(m), name))
     return os.path.join(snapshots_dir(m), name)
-
-
-def parse_counters(text):
-    """The rocksfs counters ("name value" lines before "# RocksDB")."""
-    head = text.split("# RocksDB", 1)[0]
-    counters = {}
-    for line in head.splitlines():
-        m = re.fullmatch(r"([a-z_.]+) (\d+)", line.strip())
-        if m:
-            counters[m.group(1)] = int(m.group(2))
-    return counters
 
 
 class ControlTestCase(t.DbTestCase):
@@ -464,7 +452,7 @@ class StatsTest(ControlTestCase):
             self.assertTrue(stat.S_ISREG(st.st_mode))
             first = read(stats).decode()
             self.assertTrue(first.endswith("\n"))
-            c1 = parse_counters(first)
+            c1 = t.parse_counters(first)
             for name in ("requests.lookup", "requests.total", "commits"):
                 self.assertIn(name, c1, first[:2000])
 
@@ -475,7 +463,7 @@ class StatsTest(ControlTestCase):
             os.listdir(m.root)
 
             second = read(stats).decode()
-            c2 = parse_counters(second)
+            c2 = t.parse_counters(second)
             self.assertGreater(c2["requests.lookup"], c1["requests.lookup"])
             self.assertGreaterEqual(c2["commits"], c1["commits"] + 5)
             self.assertGreater(c2["requests.total"], c1["requests.total"])
@@ -486,7 +474,7 @@ class StatsTest(ControlTestCase):
 
         with t.Mount(self.db, options=["ro"]) as m:
             text = read(m.path(".rocksfs/stats")).decode()
-            self.assertIn("requests.lookup", parse_counters(text))
+            self.assertIn("requests.lookup", t.parse_counters(text))
             self.assertIn("# RocksDB", text)
             self.assertErrno(errno.EROFS, os.mkdir, m.path(".rocksfs/snapshots/x"))
             m.unmount()
