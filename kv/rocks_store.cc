@@ -1,5 +1,6 @@
 #include "kv/rocks_store.h"
 
+#include <cassert>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -181,6 +182,17 @@ void ApplyDefaults(const std::shared_ptr<rocksdb::Cache>& cache, rocksdb::DBOpti
   }
   cf->bottommost_compression =
       has(rocksdb::kZSTD) ? rocksdb::kZSTD : rocksdb::kDisableCompressionOption;
+
+  // Values from 64 KiB up go to RocksDB's integrated blob files, so that
+  // compaction moves a reference instead of rewriting them. Given as an
+  // option string, which cf_options= overrides key by key.
+  rocksdb::ConfigOptions config;
+  config.ignore_unknown_options = false;
+  rocksdb::ColumnFamilyOptions base = *cf;
+  rocksdb::Status s = rocksdb::GetColumnFamilyOptionsFromString(config, base, kBlobOptions, cf);
+  assert(s.ok());
+  (void)s;
+  cf->blob_compression_type = cf->compression;
 }
 
 // Sets *db and *cf from options: our defaults or the OPTIONS file, then the

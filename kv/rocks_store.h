@@ -47,6 +47,15 @@ enum class OpenMode {
   kSecondary,  // follows a live read-write instance via TryCatchUpWithPrimary
 };
 
+// The blob-file part of our ColumnFamilyOptions defaults, as an option
+// string: values of 64 KiB and more live in RocksDB's integrated blob files
+// (RocksDB wiki "BlobDB"), so compaction moves a reference instead of
+// rewriting the value, and blob garbage collection reclaims overwritten
+// values during compaction. Blob files take the column family's
+// compression. cf_options= overrides any of it (e.g. "enable_blob_files=false").
+inline constexpr const char* kBlobOptions =
+    "enable_blob_files=true;min_blob_size=65536;enable_blob_garbage_collection=true";
+
 struct RocksOpenOptions {
   // The DB directory.
   std::string path;

@@ -158,6 +158,42 @@ TEST(RocksStore, CreatedDbKeepsDataAcrossReopen) {
   EXPECT_EQ(GetString(store.get(), "k"), "v");
 }
 
+// The number of blob files (*.blob) in a DB directory.
+int BlobFiles(const std::string& dir) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".blob") ++count;
+  }
+  return count;
+}
+
+TEST(RocksStore, LargeValuesGoToBlobFilesUnlessCfOptionsSayOtherwise) {
+  TempDir dir;
+  const std::string large(100 << 10, 'x');  // past min_blob_size (64 KiB)
+  {
+    auto store = OpenOrDie(Options(dir.Sub("db")));
+    ASSERT_TRUE(Put(store.get(), "small", "v").ok());
+    ASSERT_TRUE(Put(store.get(), "large", large).ok());
+    ASSERT_TRUE(store->CompactAll(store->DefaultColumnFamily()).ok());  // flushes first
+    EXPECT_EQ(GetString(store.get(), "large"), large);
+    EXPECT_EQ(GetString(store.get(), "small"), "v");
+  }
+  EXPECT_GE(BlobFiles(dir.Sub("db")), 1);
+  // Read back after reopen, from the blob file.
+  {
+    auto store = OpenOrDie(Options(dir.Sub("db")));
+    EXPECT_EQ(GetString(store.get(), "large"), large);
+  }
+
+  RocksOpenOptions options = Options(dir.Sub("inline"));
+  options.cf_options = "enable_blob_files=false";
+  auto store = OpenOrDie(options);
+  ASSERT_TRUE(Put(store.get(), "large", large).ok());
+  ASSERT_TRUE(store->CompactAll(store->DefaultColumnFamily()).ok());
+  EXPECT_EQ(GetString(store.get(), "large"), large);
+  EXPECT_EQ(BlobFiles(dir.Sub("inline")), 0);
+}
+
 TEST(RocksStore, SecondReadWriteOpenIsBusy) {
   TempDir dir;
   auto first = OpenOrDie(Options(dir.path()));
