@@ -21,7 +21,7 @@
 //
 // It answers lookup, forget, getattr, setattr, create, open, read, write,
 // flush, fsync, release, unlink, mkdir, rmdir, opendir, readdir(plus),
-// releasedir, and getxattr/listxattr (no attributes). Each directory holds a
+// releasedir, statfs (plenty free) and getxattr/listxattr (no attributes). Each directory holds a
 // hash map from name to nodeid, all under one mutex. Nothing reaches a disk;
 // everything is lost at unmount. No rename, links, symlinks, special files,
 // xattrs or permission checks: libfuse answers those with ENOSYS.
@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -579,6 +580,19 @@ void OnReleaseDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
+// Memory is the limit, not blocks: plenty free, so that tools that check
+// (fs_mark) go on.
+void OnStatFs(fuse_req_t req, fuse_ino_t ino) {
+  Serve(req, Op::kStatFs, [&] {
+    struct statvfs st {};
+    st.f_bsize = st.f_frsize = 4096;
+    st.f_blocks = st.f_bfree = st.f_bavail = 1ull << 30;  // 4 TiB
+    st.f_files = st.f_ffree = st.f_favail = 1ull << 32;
+    st.f_namemax = 255;
+    fuse_reply_statfs(req, &st);
+  });
+}
+
 // Extended attributes are supported and there are none, as on a rocksfs
 // file without any: the kernel keeps asking rather than learning ENOSYS.
 void OnGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
@@ -614,6 +628,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.readdir = OnReadDir;
   ops.readdirplus = OnReadDirPlus;
   ops.releasedir = OnReleaseDir;
+  ops.statfs = OnStatFs;
   ops.getxattr = OnGetXattr;
   ops.listxattr = OnListXattr;
   return ops;

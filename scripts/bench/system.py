@@ -1,9 +1,9 @@
 """Processes, mounts and the RAM-backed ext4 image for scripts/bench.sh.
 
 Everything here is a thin wrapper over a command (mount, umount, mkfs.ext4,
-mount.rocksfs, rocksfs_fuse_floor, passthrough_ll, fusermount3, cc) that raises BenchError with the command's own
-message when it fails. Only processes this module started are ever stopped,
-by their pid.
+mount.rocksfs, rocksfs_fuse_floor, passthrough_ll, fusermount3, cc) that
+raises BenchError with the command's own message when it fails. Only
+processes this module started are ever stopped, by their pid.
 """
 
 import gzip
