@@ -21,10 +21,11 @@
 //
 // It answers lookup, forget, getattr, setattr, create, open, read, write,
 // flush, fsync, release, unlink, mkdir, rmdir, opendir, readdir(plus),
-// releasedir, statfs (plenty free) and getxattr/listxattr (no attributes). Each directory holds a
+// releasedir, statfs (plenty free) and getxattr/listxattr (no attributes,
+// as rocksfs answers for a file without any). Each directory holds a
 // hash map from name to nodeid, all under one mutex. Nothing reaches a disk;
 // everything is lost at unmount. No rename, links, symlinks, special files,
-// xattrs or permission checks: libfuse answers those with ENOSYS.
+// setxattr or permission checks: libfuse answers those with ENOSYS.
 #define FUSE_USE_VERSION 314  // as fs/fuse_adapter.cc
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -593,10 +594,14 @@ void OnStatFs(fuse_req_t req, fuse_ino_t ino) {
   });
 }
 
-// Extended attributes are supported and there are none, as on a rocksfs
-// file without any: the kernel keeps asking rather than learning ENOSYS.
+// Extended attributes as on a rocksfs file without any: user.* names are
+// supported and absent (ENODATA), the others are not supported (ENOTSUP, so
+// that ls(1) stops asking for ACLs and labels); never ENOSYS, which would
+// stop the kernel from asking at all, unlike rocksfs.
 void OnGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  Serve(req, Op::kGetXattr, [&] { fuse_reply_err(req, ENODATA); });
+  Serve(req, Op::kGetXattr, [&] {
+    fuse_reply_err(req, std::strncmp(name, "user.", 5) == 0 ? ENODATA : ENOTSUP);
+  });
 }
 
 void OnListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {

@@ -55,7 +55,9 @@ class BenchQuickTest(unittest.TestCase):
             floor = workloads[workload].get("floor")
             self.assertIsNotNone(floor, "no floor figure for %s" % workload)
             self.assertGreater(floor["median"], 0, workload)
-            self.assertTrue(floor["requests_per_op"], "no floor request counts for %s" % workload)
+            # {} when the floor saw no request (a warm stat): counted all the same.
+            self.assertIsNotNone(floor["requests_per_op"],
+                                 "no floor request counts for %s" % workload)
         skipped = doc["peer_skipped"]
         if skipped is None:
             for workload in ("create_1t", "unlink", "read100_warm"):
