@@ -246,7 +246,8 @@ class Suite:
 
 
 class FsTarget:
-    """A directory tree reached through the kernel: ext4, tmpfs or rocksfs."""
+    """A directory tree reached through the kernel: ext4, tmpfs, the floor,
+    the peer or rocksfs."""
 
     direct = False
     space = True  # du of its tree says what it costs on disk
@@ -442,8 +443,8 @@ class RocksfsTarget(FsTarget):
 
 
 class FloorTarget(FsTarget):
-    """rocksfs_fuse_floor on the three mount points rocksfs uses, with the
-    same mount options. It keeps its files in memory, so it is mounted once
+    """rocksfs_fuse_floor on three mount points (main, aux, small), as
+    rocksfs, with the same mount options. It keeps its files in memory, so it is mounted once
     per repetition: cold() and read_only() do nothing."""
 
     space = False
