@@ -14,9 +14,9 @@ target once, in an order rotated by one per repetition.
   peer     libfuse's example passthrough_ll, compiled at the start of the run
            from /usr/share/doc/libfuse3-dev/examples, over a directory on the
            same ext4 image, with -o cache=always,timeout=<rocksfs's entry
-           timeout> (keep_cache and the same timeouts as rocksfs; it also
-           caches listings). Skipped, with the reason in the report, when it
-           cannot be built.
+           timeout> (keep_cache, the kernel's readdir cache and the same
+           timeouts as rocksfs). Skipped, with the reason in the report,
+           when it cannot be built.
   rocksfs  mount.rocksfs over a database on the same ext4 image
 
 Tools: fs_mark creates files, fio does the large-file I/O, ls and find list,
