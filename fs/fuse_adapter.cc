@@ -11,6 +11,8 @@
 #include <new>
 #include <string>
 
+#include "fs/fuse_settings.h"
+
 namespace rocksfs::fs {
 namespace {
 
@@ -85,24 +87,16 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   auto want = [conn](unsigned cap) {
     if (conn->capable & cap) conn->want |= cap;
   };
-  want(FUSE_CAP_READDIRPLUS);
-  want(FUSE_CAP_READDIRPLUS_AUTO);
-  want(FUSE_CAP_PARALLEL_DIROPS);
-  want(FUSE_CAP_CACHE_SYMLINKS);
-  want(FUSE_CAP_ASYNC_READ);
-  // The writeback cache only on request (FuseConfig::writeback_cache).
-  if (session->config().writeback_cache) want(FUSE_CAP_WRITEBACK_CACHE);
-  else conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // The writeback cache only on request (FuseConfig::writeback_cache). O_TRUNC
+  // arrives with the open (no separate SETATTR) and empties the file's shared
+  // state there.
+  RequestCapabilities(conn, session->config().writeback_cache);
   // On read-only mounts every read first checks the inode's attributes, so
   // a changed mtime drops old pages: /.rocksfs/stats stays fresh without
   // opens, and a secondary's files follow its primary. A read-write mount
   // sees every change to its files' bytes come through the kernel, whose
   // page cache therefore stays valid, and would only lose it after writes.
   if (session->fs()->read_only()) want(FUSE_CAP_AUTO_INVAL_DATA);
-  else conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
-  // O_TRUNC arrives with the open (no separate SETATTR) and empties the
-  // file's shared state there.
-  want(FUSE_CAP_ATOMIC_O_TRUNC);
   if (session->fs()->read_only() && !session->fs()->options().secondary) {
     want(FUSE_CAP_NO_OPEN_SUPPORT);
   }
@@ -543,17 +537,7 @@ FuseSession::~FuseSession() {
 }
 
 int FuseSession::Run() {
-  int rc;
-  if (config_.threads <= 1) {
-    rc = fuse_session_loop(session_);
-  } else {
-    fuse_loop_config* loop = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_clone_fd(loop, 0);
-    fuse_loop_cfg_set_max_threads(loop, config_.threads);
-    fuse_loop_cfg_set_idle_threads(loop, config_.threads);
-    rc = fuse_session_loop_mt(session_, loop);
-    fuse_loop_cfg_destroy(loop);
-  }
+  int rc = RunSessionLoop(session_, config_.threads);
   fuse_session_unmount(session_);
   mounted_ = false;
   // A signal ends the loop with rc = the signal number: a clean end too.

@@ -39,7 +39,13 @@ WORKLOADS = [
 ]
 LOWER_IS_BETTER = {"ms", "MB"}
 ASYNC = {"release", "releasedir", "forget"}
-TARGETS = ["ext4", "tmpfs", "direct", "rocksfs"]
+TARGETS = ["ext4", "tmpfs", "direct", "floor", "peer", "rocksfs"]
+# rocksfs is compared with these, in this order, in every row.
+COMPARED = [("ext4", "ext4"), ("floor", "floor"), ("peer", "peer"), ("direct", "direct")]
+# A cell with no figure: the workload does not apply to that target (the
+# floor has no first access, no ro mount and no disk; the peer's space is
+# ext4's; only rocksfs and the floor count their requests) or was not run.
+DASH = "—"
 # Per-file request targets allow this much above the bound: the lookups of the
 # directories above the files, shared by the 1,000 files of a directory.
 TOLERANCE = 0.01
@@ -86,6 +92,7 @@ def build(suite):
         "cf_options": suite.cf_options,
         "ram_backed": suite.ext4 is not None,
         "notes": suite.notes,
+        "peer_skipped": suite.peer_skipped,
         "workloads": entries,
         "targets": evaluate(entries),
     }
@@ -136,9 +143,25 @@ def evaluate(entries):
     def reqs(w):
         return _req_summary(_get(entries, w, "rocksfs").get("requests_per_op"))
 
-    def add(name, ok, figures):
+    def at_least(w, target, bound, of_w=None):
+        """rocksfs's median of w over target's (of of_w), and whether it is
+        at least bound; (None, None) when either was not measured."""
+        r = _ratio(med(w, "rocksfs"), med(of_w or w, target))
+        return r, None if r is None else r >= bound
+
+    def measured(w):
+        return med(w, "rocksfs") is not None
+
+    def every(*oks):
+        """MISSED when one part is missed, n/a when one is not measured."""
+        if any(ok is False for ok in oks):
+            return False
+        return None if any(ok is None for ok in oks) else True
+
+    def add(name, ok, figures, partial=False):
+        """partial: show the figures even when some are missing."""
         status = "n/a" if ok is None else ("MET" if ok else "MISSED")
-        if ok is None and figures.count("n/a") >= 2:
+        if ok is None and figures.count("n/a") >= 2 and not partial:
             figures = "not measured in this run"
         out.append({"target": name, "status": status, "measured": figures})
 
@@ -218,6 +241,38 @@ def evaluate(entries):
         None if r is None else r >= 0.5,
         "%sx ext4 (%s vs %s MiB/s)" % (_fmt(r), _fmt(med("big_seqread", "rocksfs")),
                                        _fmt(med("big_seqread", "ext4"))))
+
+    # Issue 13: every request at the FUSE floor.
+    def times(r):
+        return "n/a" if r is None else _fmt(r) + "x"
+
+    def rates(w, targets):
+        return ", ".join("%s %s" % (t, _fmt(med(w, t))) for t in ("rocksfs",) + targets)
+
+    w = "create_1t"
+    (rf, f), (rp, p), (re, e) = (at_least(w, "floor", 0.8), at_least(w, "peer", 2.0),
+                                 at_least(w, "ext4", 0.3))
+    add("create+write+close 100 B, 1 writer: >= 0.8x floor, >= 2x peer, >= 0.3x ext4",
+        every(f, p, e), "%s floor, %s peer, %s ext4 (%s files/s)" %
+        (times(rf), times(rp), times(re), rates(w, ("floor", "peer", "ext4"))),
+        partial=measured(w))
+
+    r, ok = at_least("create_4t", "rocksfs", 1.6, of_w="create_1t")
+    add("create+write+close 100 B, 4 writers: >= 1.6x the 1-writer rate",
+        ok, "%sx (%s vs %s files/s)" % (_fmt(r), _fmt(med("create_4t", "rocksfs")),
+                                        _fmt(med("create_1t", "rocksfs"))))
+
+    w = "unlink"
+    (rf, f), (re, e) = at_least(w, "floor", 0.8), at_least(w, "ext4", 0.35)
+    add("unlink: >= 0.8x floor, >= 0.35x ext4", every(f, e),
+        "%s floor, %s ext4 (%s files/s)" % (times(rf), times(re), rates(w, ("floor", "ext4"))),
+        partial=measured(w))
+
+    w = "read100_warm"
+    (rf, f), (re, e) = at_least(w, "floor", 0.8), at_least(w, "ext4", 0.35)
+    add("warm open+read+close 100 B, rw: >= 0.8x floor, >= 0.35x ext4", every(f, e),
+        "%s floor, %s ext4 (%s files/s)" % (times(rf), times(re), rates(w, ("floor", "ext4"))),
+        partial=measured(w))
     return out
 
 
@@ -235,31 +290,49 @@ def markdown(doc):
                   "yes" if doc["ram_backed"] else "no", ",".join(doc["mount_options"])))
     for note in doc["notes"]:
         lines.append("Note: " + note + ".")
+    peer_skipped = doc.get("peer_skipped")
+    if peer_skipped:
+        lines.append("The peer did not run: %s." % peer_skipped)
     lines.append("")
-    lines.append("| workload | unit | ext4 | tmpfs | direct API | rocksfs | rocksfs / ext4 | "
-                 "rocksfs / direct | FUSE req/op: sync (all) |")
-    lines.append("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    lines.append("| workload | unit | ext4 | tmpfs | direct API | floor | peer | rocksfs | "
+                 "rocksfs / ext4 | rocksfs / floor | rocksfs / peer | rocksfs / direct | "
+                 "rocksfs FUSE req/op: sync (all) | floor FUSE req/op: sync (all) |")
+    lines.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     details = []
     for key, label, unit in WORKLOADS:
         e = doc["workloads"].get(key)
         if not e:
             continue
         vals = {t: e.get(t, {}).get("median") for t in TARGETS}
-        sync, total, parts = _req_summary(e.get("rocksfs", {}).get("requests_per_op"))
-        req = "n/a" if sync is None else "%s (%s)" % (_fmt(sync), _fmt(total))
+
+        def cell(t):
+            if t == "peer" and peer_skipped:
+                return "skipped"
+            return DASH if vals[t] is None else _fmt(vals[t], unit)
+
+        def ratio(t):
+            r = _ratio(vals["rocksfs"], vals[t])
+            return DASH if r is None else _fmt(r)
+
+        reqs = {t: e.get(t, {}).get("requests_per_op") for t in ("rocksfs", "floor")}
+        summaries = {t: _req_summary(reqs[t]) for t in reqs}
+        req = [DASH if summaries[t][0] is None else
+               "%s (%s)" % (_fmt(summaries[t][0]), _fmt(summaries[t][1])) for t in reqs]
         shown_unit = unit + (" (lower is better)" if unit in LOWER_IS_BETTER else "")
-        row = [label.format(**fmt), shown_unit] + [_fmt(vals[t], unit) for t in TARGETS] + [
-            _fmt(_ratio(vals["rocksfs"], vals["ext4"])),
-            _fmt(_ratio(vals["rocksfs"], vals["direct"])), req]
+        row = ([label.format(**fmt), shown_unit] + [cell(t) for t in TARGETS] +
+               [ratio(t) for t, _ in COMPARED] + req)
         lines.append("| " + " | ".join(row) + " |")
-        if parts:
-            details.append("| %s | %s |" % (label.format(**fmt), parts))
+        if summaries["rocksfs"][2] or summaries["floor"][2]:
+            details.append("| %s | %s | %s |" % (label.format(**fmt),
+                                                 summaries["rocksfs"][2] or DASH,
+                                                 summaries["floor"][2] or DASH))
     lines.append("")
-    lines.append("FUSE requests per operation on the rocksfs mount (from /.rocksfs/stats; sync "
-                 "excludes RELEASE, RELEASEDIR and FORGET, which the kernel does not wait for):")
+    lines.append("FUSE requests per operation on the rocksfs and floor mounts (from "
+                 "/.rocksfs/stats; sync excludes RELEASE, RELEASEDIR and FORGET, which the "
+                 "kernel does not wait for):")
     lines.append("")
-    lines.append("| workload | requests per operation |")
-    lines.append("|---|---|")
+    lines.append("| workload | rocksfs | floor |")
+    lines.append("|---|---|---|")
     lines += details
     lines.append("")
     lines.append("| target | status | measured |")

@@ -1,12 +1,22 @@
 """The rocksfs benchmark suite (run by scripts/bench.sh; see its --help).
 
-Four targets run the same workloads, interleaved: each repetition runs every
+Six targets run the same workloads, interleaved: each repetition runs every
 target once, in an order rotated by one per repetition.
 
   ext4     a directory on a loop-mounted ext4 image held on a tmpfs
   tmpfs    a tmpfs mount
   direct   the kv layer of rocksfs in-process (kv::OpenRocksStore, the same
            RocksDB options as the mount), on the same ext4 image
+  floor    rocksfs_fuse_floor (tools/fuse_floor.cc): an in-memory hash map
+           served with rocksfs's libfuse settings and mount options, what the
+           FUSE round trips alone cost. It is never remounted (it would lose
+           its files), so it has no first-access rows, no ro mount and no space.
+  peer     libfuse's example passthrough_ll, compiled at the start of the run
+           from /usr/share/doc/libfuse3-dev/examples, over a directory on the
+           same ext4 image, with -o cache=always,timeout=<rocksfs's entry
+           timeout> (keep_cache, the kernel's readdir cache and the same
+           timeouts as rocksfs). Skipped, with the reason in the report,
+           when it cannot be built.
   rocksfs  mount.rocksfs over a database on the same ext4 image
 
 Tools: fs_mark creates files, fio does the large-file I/O, ls and find list,
@@ -27,9 +37,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import report  # noqa: E402
-from system import (BenchError, PerfRecorder, RamExt4, RocksfsMount, client,  # noqa: E402
-                    driver, du_bytes, is_root, loadavg, log, mounted, run, set_placement,
-                    subtract, timed)
+from system import (BenchError, PassthroughMount, PerfRecorder, RamExt4,  # noqa: E402
+                    RocksfsMount, build_passthrough_ll, client, driver, du_bytes, is_root,
+                    loadavg, log, mounted, run, set_placement, subtract, timed)
 
 # Sizes. Full: the workloads of the suite's specification; quick: a smoke run.
 FULL = dict(top=100, mid=10, per=1000, sample=100_000, k4_dirs=100, k4_per=1000,
@@ -39,7 +49,7 @@ QUICK = dict(top=100, mid=2, per=25, sample=1000, k4_dirs=10, k4_per=100, lsdir=
              small_top=100, small_per=1, big_mib=16, readers_ops=2000, reps=1, image_gib=1,
              inodes=100_000, rootls_repeats=1)
 
-TARGETS = ["ext4", "tmpfs", "direct", "rocksfs"]
+TARGETS = ["ext4", "tmpfs", "direct", "floor", "peer", "rocksfs"]
 
 
 def fs_mark_name(rng, counter):
@@ -69,6 +79,9 @@ class Suite:
         self.build = args.build_dir
         self.bench = os.path.join(self.build, "rocksfs_bench")
         self.mount_binary = os.path.join(self.build, "mount.rocksfs")
+        self.floor_binary = os.path.join(self.build, "rocksfs_fuse_floor")
+        self.peer_binary = None
+        self.peer_skipped = None  # why the peer did not run, when it did not
         self.work = args.work or tempfile.mkdtemp(prefix="rocksfs-bench-")
         os.makedirs(self.work, exist_ok=True)
         self.lists = os.path.join(self.work, "lists")
@@ -129,6 +142,15 @@ class Suite:
             small += ["c%02d/%s" % (c, n) for n in names(s["small_per"])]
         self.small_list = write_list(os.path.join(self.lists, "small"), small)
 
+    def entry_timeout(self):
+        """The entry timeout of the rocksfs mounts, in seconds (mount.rocksfs's
+        default of 3600 unless --mount-options sets one)."""
+        timeout = 3600.0
+        for option in self.mount_options:
+            if option.startswith("entry_timeout="):
+                timeout = float(option.split("=", 1)[1])
+        return timeout
+
     # ---- recording -----------------------------------------------------------
 
     def wanted(self, workload):
@@ -137,6 +159,8 @@ class Suite:
     def record(self, workload, target, value, ops=None, seconds=None, requests=None, tool=None):
         if not self.wanted(workload):
             return
+        if target == "floor" and workload.endswith("_first"):
+            return  # the floor is never remounted: its first access is warm
         sample = {"value": value, "ops": ops, "seconds": seconds}
         if requests is not None:
             sample["requests"] = requests
@@ -170,6 +194,13 @@ class Suite:
             self.notes.append("not root (or --no-ram): ext4 target and databases are on %s "
                               "as it is, tmpfs is /dev/shm, and first-access runs are warm" %
                               self.base)
+        if "peer" in self.args.targets:
+            self.peer_binary, self.peer_skipped = build_passthrough_ll(
+                os.path.join(self.work, "peer-build"))
+            if self.peer_skipped:
+                log("peer skipped: " + self.peer_skipped)
+            else:
+                log("peer: built %s" % self.peer_binary)
 
     def teardown(self):
         for target in getattr(self, "live_targets", []):
@@ -190,7 +221,7 @@ class Suite:
         started = time.time()
         try:
             reps = self.size["reps"]
-            order = list(self.args.targets)
+            order = [x for x in self.args.targets if x != "peer" or not self.peer_skipped]
             for rep in range(reps):
                 rotated = order[rep % len(order):] + order[:rep % len(order)]
                 log("repetition %d/%d: %s (load %s)" % (rep + 1, reps, ", ".join(rotated),
@@ -215,9 +246,11 @@ class Suite:
 
 
 class FsTarget:
-    """A directory tree reached through the kernel: ext4, tmpfs or rocksfs."""
+    """A directory tree reached through the kernel: ext4, tmpfs, the floor,
+    the peer or rocksfs."""
 
     direct = False
+    space = True  # du of its tree says what it costs on disk
 
     def __init__(self, name, suite):
         self.name = name
@@ -257,7 +290,9 @@ class FsTarget:
         m = self.mount_of(area)
         if m and workload in self.suite.perf and not getattr(self, "_profiled_" + workload, False):
             setattr(self, "_profiled_" + workload, True)
-            return PerfRecorder(m.pid, os.path.join(self.suite.args.out, "perf-%s.data" % workload))
+            prefix = "" if self.name == "rocksfs" else self.name + "-"
+            return PerfRecorder(m.pid, os.path.join(self.suite.args.out,
+                                                    "perf-%s%s.data" % (prefix, workload)))
         return Nothing()
 
 
@@ -407,6 +442,94 @@ class RocksfsTarget(FsTarget):
         return self.mounts[area].db
 
 
+class FloorTarget(FsTarget):
+    """rocksfs_fuse_floor on three mount points (main, aux, small), as
+    rocksfs, with the same mount options. It keeps its files in memory, so it is mounted once
+    per repetition: cold() and read_only() do nothing."""
+
+    space = False
+
+    def __init__(self, name, suite):
+        super().__init__(name, suite)
+        self.mounts = {}
+        for area in ("main", "aux", "small"):
+            self.mounts[area] = RocksfsMount(
+                suite.floor_binary, "floor-" + area,
+                os.path.join(suite.work, "mnt-floor-" + area), suite.mount_options,
+                os.path.join(suite.work, "floor-%s.log" % area))
+        self.main = self.mounts["main"].mountpoint
+        self.aux = self.mounts["aux"].mountpoint
+        self.small = self.mounts["small"].mountpoint
+
+    def begin(self):
+        for m in self.mounts.values():
+            m.mount()
+
+    def end(self):
+        for m in self.mounts.values():
+            m.umount()
+
+    def abort(self):
+        for m in self.mounts.values():
+            m.kill()
+
+    def mount_of(self, area):
+        return self.mounts[area]
+
+
+class PeerTarget(FsTarget):
+    """passthrough_ll over a directory on the ext4 image. cold() and
+    read_only() remount the image under it, as for ext4."""
+
+    space = False  # it is ext4's
+
+    def __init__(self, name, suite):
+        super().__init__(name, suite)
+        self.root = os.path.join(suite.base, "peer-target")
+        timeout = "%g" % suite.entry_timeout()
+        self.mount = PassthroughMount(suite.peer_binary, self.root,
+                                      os.path.join(suite.work, "mnt-peer"),
+                                      ["cache=always", "timeout=" + timeout],
+                                      os.path.join(suite.work, "peer.log"))
+        self.main = os.path.join(self.mount.mountpoint, "main")
+        self.aux = os.path.join(self.mount.mountpoint, "aux")
+        self.small = os.path.join(self.mount.mountpoint, "small")
+
+    def begin(self):
+        os.makedirs(self.root, exist_ok=True)
+        self.mount.mount()
+        super().begin()
+
+    def end(self):
+        self.mount.umount()
+        if self.suite.ext4 and self.suite.ext4.read_only:
+            self.suite.ext4.remount()
+        shutil.rmtree(self.root, ignore_errors=True)
+        if self.suite.ext4:
+            self.suite.ext4.trim()
+
+    def abort(self):
+        self.mount.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def cold(self):
+        self.mount.umount()
+        if self.suite.ext4:
+            self.suite.ext4.remount()
+        self.mount.mount()
+
+    def read_only(self, on):
+        if not self.suite.ext4:
+            return False
+        self.mount.umount()
+        self.suite.ext4.remount(read_only=on)
+        self.mount.mount(read_only=on)
+        return True
+
+    def perf(self, workload, area):
+        return Nothing()
+
+
 class DirectTarget:
     """The kv layer in-process: every workload is a rocksfs_bench kv-* loop."""
 
@@ -460,7 +583,7 @@ class DirectTarget:
 
 def make_target(name, suite):
     return {"ext4": Ext4Target, "tmpfs": TmpfsTarget, "rocksfs": RocksfsTarget,
-            "direct": DirectTarget}[name](name, suite)
+            "direct": DirectTarget, "floor": FloorTarget, "peer": PeerTarget}[name](name, suite)
 
 
 # ---- workloads --------------------------------------------------------------------
@@ -546,7 +669,7 @@ def run_workloads(suite, t, rep):
         elif isinstance(t, RocksfsTarget):
             t.mounts["main"].umount()  # the DB as it rests on disk
             rec("space", du_bytes(t.db_dir("main")))
-        else:
+        elif t.space:
             rec("space", du_bytes(t.main))
 
     # 4. First access after mount, then warm, for listing, stat and reads.
@@ -755,7 +878,8 @@ def main():
     p.add_argument("--only", help="comma-separated workloads to record (others still run "
                                   "when needed to build state)")
     p.add_argument("--perf", help="comma-separated workloads to profile on the rocksfs "
-                                  "daemon with perf record -g (first repetition)")
+                                  "daemon (perf-W.data) and the floor's (perf-floor-W.data) "
+                                  "with perf record -g (first repetition)")
     p.add_argument("--pin", choices=["none", "same", "split"], default="none",
                    help="CPU placement: none (unpinned, default), same (clients and daemon "
                         "on CPU 0), split (clients on CPU 0, daemon on CPU 1)")

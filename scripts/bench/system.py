@@ -1,11 +1,12 @@
 """Processes, mounts and the RAM-backed ext4 image for scripts/bench.sh.
 
 Everything here is a thin wrapper over a command (mount, umount, mkfs.ext4,
-mount.rocksfs, fusermount3) that raises BenchError with the command's own
-message when it fails. Only processes this module started are ever stopped,
-by their pid.
+mount.rocksfs, rocksfs_fuse_floor, passthrough_ll, fusermount3, cc) that
+raises BenchError with the command's own message when it fails. Only
+processes this module started are ever stopped, by their pid.
 """
 
+import gzip
 import json
 import os
 import re
@@ -147,7 +148,9 @@ class RamExt4:
 
 
 class RocksfsMount:
-    """One mount.rocksfs daemon (-f, so that this process owns it)."""
+    """One mount.rocksfs daemon (-f, so that this process owns it), or one
+    rocksfs_fuse_floor, which takes the same command line and counts its
+    requests in the same /.rocksfs/stats (db is then only its name)."""
 
     def __init__(self, binary, db, mountpoint, options, log_path):
         self.binary = binary
@@ -225,6 +228,100 @@ class RocksfsMount:
             if best is None or d.get("total", 0) < best.get("total", 0):
                 best = d
         return best
+
+
+# Where Debian's libfuse3-dev puts libfuse's examples (compressed or not).
+FUSE_EXAMPLES = "/usr/share/doc/libfuse3-dev/examples"
+
+
+def build_passthrough_ll(out_dir):
+    """Compiles libfuse's example passthrough_ll from the source libfuse3-dev
+    ships in FUSE_EXAMPLES into out_dir. Returns (binary, None), or (None, the
+    reason it cannot be built)."""
+    os.makedirs(out_dir, exist_ok=True)
+    for name in ("passthrough_ll.c", "passthrough_helpers.h"):
+        plain = os.path.join(FUSE_EXAMPLES, name)
+        packed = plain + ".gz"
+        target = os.path.join(out_dir, name)
+        if os.path.exists(plain):
+            shutil.copyfile(plain, target)
+        elif os.path.exists(packed):
+            with gzip.open(packed, "rb") as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        else:
+            return None, "%s not found (install libfuse3-dev)" % plain
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None or shutil.which("pkg-config") is None:
+        return None, "no C compiler or no pkg-config to build passthrough_ll"
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if flags.returncode != 0:
+        return None, "pkg-config knows no fuse3: %s" % flags.stderr.strip()
+    binary = os.path.join(out_dir, "passthrough_ll")
+    proc = subprocess.run([compiler, "-O2", "-Wall", os.path.join(out_dir, "passthrough_ll.c"),
+                           "-o", binary] + flags.stdout.split(), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        return None, "passthrough_ll does not compile: %s" % proc.stderr.strip()[-500:]
+    return binary, None
+
+
+class PassthroughMount:
+    """libfuse's passthrough_ll (-f) serving the directory `source` at
+    `mountpoint`: the FUSE peer. Its options are passthrough_ll's own
+    (cache=, timeout=) and FUSE mount options (ro)."""
+
+    def __init__(self, binary, source, mountpoint, options, log_path):
+        self.binary = binary
+        self.source = source
+        self.mountpoint = mountpoint
+        self.options = options
+        self.log_path = log_path
+        self.proc = None
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def mount(self, read_only=False):
+        os.makedirs(self.mountpoint, exist_ok=True)
+        options = ["source=" + self.source] + list(self.options) + (["ro"] if read_only else [])
+        with open(self.log_path, "a") as log_file:
+            self.proc = subprocess.Popen(
+                PLACEMENT["daemon"] +
+                [self.binary, "-f", "-o", ",".join(options), self.mountpoint],
+                stdout=log_file, stderr=log_file, start_new_session=True)
+        deadline = time.time() + 60
+        while not mounted(self.mountpoint):
+            if self.proc.poll() is not None:
+                raise BenchError("passthrough_ll %s exited with %d (log: %s)" %
+                                 (self.source, self.proc.returncode, self.log_path))
+            if time.time() > deadline:
+                self.kill()
+                raise BenchError("passthrough_ll %s did not mount in 60 s" % self.source)
+            time.sleep(0.02)
+
+    def umount(self):
+        if self.proc is None:
+            return
+        run(["fusermount3", "-u", self.mountpoint], check=False)
+        try:
+            self.proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.proc = None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if mounted(self.mountpoint):
+            run(["fusermount3", "-uz", self.mountpoint], check=False)
+        self.proc = None
 
 
 def subtract(after, before, overhead):
