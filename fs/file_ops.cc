@@ -294,8 +294,12 @@ int Filesystem::CommitLocked(OpenFile& file, bool sync, LinkedCommit* linked) {
     if (file.mtime != 0) meta->mtime = file.mtime;
     meta->ctime = file.ctime != 0 ? file.ctime : NowNs();
   }
-  PutValueForAllNames(view, info.key, meta ? &*meta : nullptr, file.bytes(), &batch);
+  // The bytes move into the batch and back: a large file is not copied.
+  std::string bytes = file.changed ? std::move(file.data) : std::string(file.value.view());
+  size_t taken = PutValueForAllNames(view, info.key, meta ? &*meta : nullptr, std::move(bytes),
+                                     &batch);
   kv::Status s = view.store->Write({sync || options_.sync}, batch);
+  if (file.changed) file.data = batch.TakeValue(taken);
   if (!s.ok()) return Fail(s, "commit", info.key);
   inodes_.NoteCommit(file.node, commit_generation_.fetch_add(1, std::memory_order_acq_rel) + 1);
   counters_.commits.fetch_add(1, std::memory_order_relaxed);

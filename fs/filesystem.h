@@ -361,9 +361,10 @@ class Filesystem {
                           kv::Batch* batch);
   // Puts `value`, and `meta` as the record, under every name of key's group:
   // what a commit or truncate writes. `meta` nullptr (nometa): `key` alone,
-  // no record.
-  void PutValueForAllNames(View& view, std::string_view key, const Metadata* meta,
-                           std::string_view value, kv::Batch* batch);
+  // no record. Returns the index of the put that holds `value` itself (the
+  // other names get copies), for kv::Batch::TakeValue.
+  size_t PutValueForAllNames(View& view, std::string_view key, const Metadata* meta,
+                             std::string value, kv::Batch* batch);
   // `key` leaves its group (unlink, or replaced by a rename): rewrites the
   // records of the other names with the shorter list and ctime `now`.
   void LeaveGroup(View& view, std::string_view key, const Metadata& meta, TimeNs now,

@@ -34,16 +34,14 @@ void Filesystem::PutMetaForAllNames(View& view, std::string_view key, const Meta
   }
 }
 
-void Filesystem::PutValueForAllNames(View& view, std::string_view key, const Metadata* meta,
-                                     std::string_view value, kv::Batch* batch) {
-  if (!meta) {
-    batch->Put(view.data, std::string(key), std::string(value));
-    return;
-  }
-  for (const std::string& name : NamesOf(key, *meta)) {
-    batch->Put(view.data, name, std::string(value));
-  }
-  PutMetaForAllNames(view, key, *meta, batch);
+size_t Filesystem::PutValueForAllNames(View& view, std::string_view key, const Metadata* meta,
+                                       std::string value, kv::Batch* batch) {
+  std::vector<std::string> names = meta ? NamesOf(key, *meta) : std::vector{std::string(key)};
+  for (size_t i = 0; i + 1 < names.size(); ++i) batch->Put(view.data, names[i], value);
+  size_t index = batch->ops().size();
+  batch->Put(view.data, std::move(names.back()), std::move(value));
+  if (meta) PutMetaForAllNames(view, key, *meta, batch);
+  return index;
 }
 
 void Filesystem::LeaveGroup(View& view, std::string_view key, const Metadata& meta, TimeNs now,

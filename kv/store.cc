@@ -15,6 +15,12 @@ void Batch::Put(ColumnFamily* cf, std::string key, std::string value) {
   ops_.push_back({OpKind::kPut, cf, std::move(key), std::move(value)});
 }
 
+std::string Batch::TakeValue(size_t index) {
+  Op& op = ops_.at(index);
+  bytes_ -= op.value.size();
+  return std::move(op.value);
+}
+
 void Batch::Delete(ColumnFamily* cf, std::string key) {
   bytes_ += key.size();
   ops_.push_back({OpKind::kDelete, cf, std::move(key), {}});

@@ -124,6 +124,10 @@ class Batch {
   };
 
   void Put(ColumnFamily* cf, std::string key, std::string value);
+  // Moves the value out of ops()[index] (a kPut) and returns it: a caller
+  // that moved a large value into the batch takes it back once the batch is
+  // written, instead of copying it in. The batch must not be written again.
+  std::string TakeValue(size_t index);
   void Delete(ColumnFamily* cf, std::string key);
   // Deletes every key in [begin, end).
   void DeleteRange(ColumnFamily* cf, std::string begin, std::string end);
