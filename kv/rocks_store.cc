@@ -260,10 +260,16 @@ class RocksIterator final : public Iterator {
   // An iterator that is never valid and reports `error`.
   explicit RocksIterator(Status error) : error_(std::move(error)) {}
 
-  // REQUIRES: read_options carries no bounds; this sets them.
+  // REQUIRES: read_options carries no bounds; this sets them. With
+  // `ttl_timestamps`, every value ends in DBWithTTL's 4-byte timestamp, which
+  // value() leaves out; `db` is then the DBWithTTL's base DB. (DBWithTTL's
+  // own iterator asserts, and so aborts the process in Debian's build, on a
+  // value too short to hold one: a DB written without a TTL and opened with
+  // one. Here that value is a kCorruption status instead.)
   RocksIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* handle,
-                rocksdb::ReadOptions read_options, const ScanOptions& options)
-      : lower_(options.lower_bound), upper_(options.upper_bound) {
+                rocksdb::ReadOptions read_options, const ScanOptions& options,
+                bool ttl_timestamps)
+      : lower_(options.lower_bound), upper_(options.upper_bound), ttl_(ttl_timestamps) {
     // The slices point into lower_ and upper_, which never move: this object
     // is heap-allocated and neither copyable nor movable.
     lower_slice_ = ToSlice(lower_);
@@ -280,20 +286,36 @@ class RocksIterator final : public Iterator {
     if (!iterator_) return;
     if (target < lower_) target = lower_;
     iterator_->Seek(ToSlice(target));
+    CheckTimestamp();
   }
-  void Next() override { iterator_->Next(); }
-  bool Valid() const override { return iterator_ && iterator_->Valid(); }
+  void Next() override {
+    iterator_->Next();
+    CheckTimestamp();
+  }
+  bool Valid() const override { return error_.ok() && iterator_ && iterator_->Valid(); }
   std::string_view key() const override { return ToView(iterator_->key()); }
-  std::string_view value() const override { return ToView(iterator_->value()); }
+  std::string_view value() const override {
+    std::string_view value = ToView(iterator_->value());
+    return ttl_ ? value.substr(0, value.size() - kTimestampBytes) : value;
+  }
   Status status() const override {
     if (!error_.ok()) return error_;
     return FromRocks(iterator_->status());
   }
 
  private:
+  static constexpr size_t kTimestampBytes = 4;  // rocksdb::DBWithTTLImpl::kTSLength
+
+  void CheckTimestamp() {
+    if (!ttl_ || !iterator_->Valid() || iterator_->value().size() >= kTimestampBytes) return;
+    error_ = Status::Corruption("the value of key '" + iterator_->key().ToString(true) +
+                                "' has no TTL timestamp: was the DB written without ttl=?");
+  }
+
   Status error_;
   std::string lower_;
   std::string upper_;
+  const bool ttl_ = false;
   rocksdb::Slice lower_slice_;
   rocksdb::Slice upper_slice_;
   std::unique_ptr<rocksdb::Iterator> iterator_;
@@ -519,7 +541,11 @@ class RocksStore final : public Store {
     rocksdb::ReadOptions read_options;
     Status s = Prepare(cf, options.snapshot, options.fill_cache, &family_lock, &read_options);
     if (!s.ok()) return std::make_unique<RocksIterator>(std::move(s));
-    return std::make_unique<RocksIterator>(db_, cf->handle, read_options, options);
+    if (ttl_seconds_ > 0) {
+      rocksdb::DB* base = static_cast<rocksdb::DBWithTTL*>(db_)->GetBaseDB();
+      return std::make_unique<RocksIterator>(base, cf->handle, read_options, options, true);
+    }
+    return std::make_unique<RocksIterator>(db_, cf->handle, read_options, options, false);
   }
 
   Status Write(const WriteOptions& options, const Batch& batch) override;
@@ -733,7 +759,7 @@ class RocksStore final : public Store {
     ScanOptions scan;
     scan.lower_bound = begin;
     scan.upper_bound = end;
-    RocksIterator it(db_, cf->handle, rocksdb::ReadOptions(), scan);
+    RocksIterator it(db_, cf->handle, rocksdb::ReadOptions(), scan, /*ttl_timestamps=*/false);  // keys only
     it.Seek(begin);
     *empty = !it.Valid();
     return it.status();

@@ -86,6 +86,27 @@ TEST(Ttl, BulkLoadedValuesGetTimestampsAndExpire) {
   EXPECT_TRUE(ScanAll(store.get()).empty());
 }
 
+// A DB written without a TTL and opened with one: a value too short to
+// hold a timestamp is a corruption status, not an aborted process
+// (DBWithTTL's own iterator asserts on it).
+TEST(Ttl, ValueWithoutTimestampIsCorruptionNotAbort) {
+  AdminTempDir dir;
+  {
+    auto plain = OpenStore(dir.Sub("db"));
+    PutAll(plain.get(), {{"a", "v"}, {"b", "long enough"}});
+  }
+  auto store = OpenStore(dir.Sub("db"), OpenMode::kReadWrite, 3600);
+  auto it = store->NewIterator(store->DefaultColumnFamily(), ScanOptions());
+  it->Seek("");
+  EXPECT_FALSE(it->Valid());
+  EXPECT_EQ(it->status().code(), Code::kCorruption) << it->status().ToString();
+  // A longer value reads as its bytes minus the last four, as DBWithTTL does.
+  auto from_b = store->NewIterator(store->DefaultColumnFamily(), ScanOptions());
+  from_b->Seek("b");
+  ASSERT_TRUE(from_b->Valid());
+  EXPECT_EQ(from_b->value(), "long en");
+}
+
 TEST(Ttl, SecondaryWithTtlIsRefused) {
   AdminTempDir dir;
   { auto store = OpenStore(dir.Sub("db")); }

@@ -146,6 +146,20 @@ class BadInputTest(t.DbTestCase):
         self.assertEqual(t.ldb_get(self.db, b"k"), b"v")
 
 
+    def test_ttl_mount_of_a_db_written_without_ttl(self):
+        # Values too short to carry DBWithTTL's timestamp: the listing fails
+        # with EIO (RocksDB's own TTL iterator would abort the daemon), the
+        # daemon stays up, and the data is untouched.
+        t.ldb_load(self.db, [(b"d/a", b"v"), (b"b", b"x")])
+        with t.Mount(self.db, options=["ttl=3600"]) as m:
+            self.assertErrno(errno.EIO, os.listdir, m.root)
+            self.assertTrue(m.running(), m.log())
+            self.assertTrue(os.path.ismount(m.root))
+            m.unmount()
+        self.assertEqual(t.ldb_get(self.db, b"d/a"), b"v")
+        self.assertEqual(t.ldb_get(self.db, b"b"), b"x")
+
+
 if __name__ == "__main__":
     t.require_fuse()
     unittest.main()
