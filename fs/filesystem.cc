@@ -472,6 +472,11 @@ int Filesystem::StatKey(View& view, NodeKind kind, std::string_view key, const N
 Metadata Filesystem::FileMetaOrDefaults(View& view, std::string_view key) {
   Metadata meta;
   if (LoadMeta(view, FileMetaKey(key), &meta)) return meta;
+  return DefaultFileMeta(view);
+}
+
+Metadata Filesystem::DefaultFileMeta(const View& view) const {
+  Metadata meta;
   meta.mode = S_IFREG | options_.defaults.file_mode;
   meta.uid = options_.defaults.uid;
   meta.gid = options_.defaults.gid;
@@ -479,9 +484,8 @@ Metadata Filesystem::FileMetaOrDefaults(View& view, std::string_view key) {
   return meta;
 }
 
-void Filesystem::RememberDetached(View& view, NodeId node, std::string_view key) {
+void Filesystem::RememberDetached(NodeId node, Metadata meta) {
   if (node == 0) return;
-  Metadata meta = FileMetaOrDefaults(view, key);
   meta.ctime = NowNs();  // its link count changes
   std::lock_guard lock(detached_mutex_);
   detached_meta_[node] = std::move(meta);

@@ -437,13 +437,16 @@ class Filesystem {
   // Files unlinked (or replaced by a rename) while the kernel still holds
   // them keep their attributes and xattrs here, for fstat, fchmod and
   // fgetxattr through an open descriptor, until the node is freed.
-  // RememberDetached: REQUIRES namespace_mutex_ held; reads the record.
-  void RememberDetached(View& view, NodeId node, std::string_view key);
+  // RememberDetached: REQUIRES namespace_mutex_ held; `meta` is the node's
+  // record (or its defaults) as it was before the change.
+  void RememberDetached(NodeId node, Metadata meta);
   bool DetachedMeta(NodeId node, Metadata* meta);
   int ChangeDetachedMeta(NodeId node, const std::function<int(Metadata*)>& change);
   void DropDetachedIfFreed(NodeId node);
   // The record of `key` or, without one, the defaults GetAttr shows.
   Metadata FileMetaOrDefaults(View& view, std::string_view key);
+  // What a file without a record shows.
+  Metadata DefaultFileMeta(const View& view) const;
   int ReadDirView(View& view, DirHandle* handle, const NodeInfo& dir, off_t offset, bool plus,
                   const DirFiller& fill);
 

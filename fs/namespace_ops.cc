@@ -191,17 +191,18 @@ int Filesystem::Unlink(NodeId parent, std::string_view name) {
   if (int err = ResolveChild(*view, dir, name, &child)) return err == EINVAL ? ENOENT : err;
   if (child.is_dir()) return EISDIR;
   if (!child.is_file()) return ENOENT;
+  Metadata meta;
+  kv::ColumnFamily* meta_cf = view->meta.load();
+  const bool has_meta = meta_cf && LoadMeta(*view, FileMetaKey(child.key), &meta);
   // An open descriptor keeps the file's attributes (fstat, fchmod).
-  RememberDetached(*view, inodes_.Find(parent, NodeKind::kFile, child.component), child.key);
+  RememberDetached(inodes_.Find(parent, NodeKind::kFile, child.component),
+                   has_meta ? meta : DefaultFileMeta(*view));
   TimeNs now = NowNs();
   kv::Batch batch;
   batch.ExpectPresent(view->data, child.key);
   batch.Delete(view->data, child.key);
-  Metadata meta;
-  bool has_meta = false;
-  if (kv::ColumnFamily* cf = view->meta.load()) {
-    batch.Delete(cf, FileMetaKey(child.key));
-    has_meta = LoadMeta(*view, FileMetaKey(child.key), &meta);
+  if (meta_cf) {
+    batch.Delete(meta_cf, FileMetaKey(child.key));
     if (has_meta) LeaveGroup(*view, child.key, meta, now, &batch);
   }
   TouchDirectory(*view, dir.key, now, &batch);
@@ -329,7 +330,9 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
       PutMetaForAllNames(*view, dst.key, src_meta, &batch);
     }
   } else if (same_file) {
-    RememberDetached(*view, inodes_.Find(new_parent, NodeKind::kFile, dst.component), dst.key);
+    if (NodeId node = inodes_.Find(new_parent, NodeKind::kFile, dst.component)) {
+      RememberDetached(node, FileMetaOrDefaults(*view, dst.key));
+    }
     batch.ExpectPresent(view->data, src.key);
     batch.Delete(view->data, src.key);
     batch.Delete(meta, FileMetaKey(src.key));
@@ -338,7 +341,9 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
                          src_meta.links.end());
   } else {
     if (dst.is_file()) {
-      RememberDetached(*view, inodes_.Find(new_parent, NodeKind::kFile, dst.component), dst.key);
+      if (NodeId node = inodes_.Find(new_parent, NodeKind::kFile, dst.component)) {
+      RememberDetached(node, FileMetaOrDefaults(*view, dst.key));
+    }
     }
     batch.Delete(view->data, src.key);
     batch.Put(view->data, dst.key, std::string(src.value.view()));
