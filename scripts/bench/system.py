@@ -147,42 +147,13 @@ class RamExt4:
             run(["umount", self.ram], check=False)
 
 
-class RocksfsMount:
-    """One mount.rocksfs daemon (-f, so that this process owns it), or one
-    rocksfs_fuse_floor, which takes the same command line and counts its
-    requests in the same /.rocksfs/stats (db is then only its name)."""
-
-    def __init__(self, binary, db, mountpoint, options, log_path):
-        self.binary = binary
-        self.db = db
-        self.mountpoint = mountpoint
-        self.options = options
-        self.log_path = log_path
-        self.proc = None
-        self.stats_overhead = {}
+class FuseDaemon:
+    """A FUSE daemon this process started in the foreground (self.proc) and
+    mounted at self.mountpoint: unmounting and killing it."""
 
     @property
     def pid(self):
         return self.proc.pid if self.proc else None
-
-    def mount(self, read_only=False):
-        os.makedirs(self.mountpoint, exist_ok=True)
-        options = list(self.options) + (["ro"] if read_only else ["create"])
-        with open(self.log_path, "a") as log_file:
-            self.proc = subprocess.Popen(
-                PLACEMENT["daemon"] +
-                [self.binary, self.db, self.mountpoint, "-f", "-o", ",".join(options)],
-                stdout=log_file, stderr=log_file, start_new_session=True)
-        deadline = time.time() + 60
-        while not mounted(self.mountpoint):
-            if self.proc.poll() is not None:
-                raise BenchError("mount.rocksfs %s exited with %d (log: %s)" %
-                                 (self.db, self.proc.returncode, self.log_path))
-            if time.time() > deadline:
-                self.kill()
-                raise BenchError("mount.rocksfs %s did not mount in 60 s" % self.db)
-            time.sleep(0.02)
-        self.stats_overhead = self._measure_overhead()
 
     def umount(self):
         if self.proc is None:
@@ -205,6 +176,40 @@ class RocksfsMount:
         if mounted(self.mountpoint):
             run(["fusermount3", "-uz", self.mountpoint], check=False)
         self.proc = None
+
+
+class RocksfsMount(FuseDaemon):
+    """One mount.rocksfs daemon (-f, so that this process owns it), or one
+    rocksfs_fuse_floor, which takes the same command line and counts its
+    requests in the same /.rocksfs/stats (db is then only its name)."""
+
+    def __init__(self, binary, db, mountpoint, options, log_path):
+        self.binary = binary
+        self.db = db
+        self.mountpoint = mountpoint
+        self.options = options
+        self.log_path = log_path
+        self.proc = None
+        self.stats_overhead = {}
+
+    def mount(self, read_only=False):
+        os.makedirs(self.mountpoint, exist_ok=True)
+        options = list(self.options) + (["ro"] if read_only else ["create"])
+        with open(self.log_path, "a") as log_file:
+            self.proc = subprocess.Popen(
+                PLACEMENT["daemon"] +
+                [self.binary, self.db, self.mountpoint, "-f", "-o", ",".join(options)],
+                stdout=log_file, stderr=log_file, start_new_session=True)
+        deadline = time.time() + 60
+        while not mounted(self.mountpoint):
+            if self.proc.poll() is not None:
+                raise BenchError("mount.rocksfs %s exited with %d (log: %s)" %
+                                 (self.db, self.proc.returncode, self.log_path))
+            if time.time() > deadline:
+                self.kill()
+                raise BenchError("mount.rocksfs %s did not mount in 60 s" % self.db)
+            time.sleep(0.02)
+        self.stats_overhead = self._measure_overhead()
 
     def stats(self):
         """The request counters of /.rocksfs/stats: {"lookup": n, ...}."""
@@ -266,7 +271,7 @@ def build_passthrough_ll(out_dir):
     return binary, None
 
 
-class PassthroughMount:
+class PassthroughMount(FuseDaemon):
     """libfuse's passthrough_ll (-f) serving the directory `source` at
     `mountpoint`: the FUSE peer. Its options are passthrough_ll's own
     (cache=, timeout=) and FUSE mount options (ro)."""
@@ -278,10 +283,6 @@ class PassthroughMount:
         self.options = options
         self.log_path = log_path
         self.proc = None
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
 
     def mount(self, read_only=False):
         os.makedirs(self.mountpoint, exist_ok=True)
@@ -300,28 +301,6 @@ class PassthroughMount:
                 self.kill()
                 raise BenchError("passthrough_ll %s did not mount in 60 s" % self.source)
             time.sleep(0.02)
-
-    def umount(self):
-        if self.proc is None:
-            return
-        run(["fusermount3", "-u", self.mountpoint], check=False)
-        try:
-            self.proc.wait(timeout=300)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self.proc = None
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if mounted(self.mountpoint):
-            run(["fusermount3", "-uz", self.mountpoint], check=False)
-        self.proc = None
 
 
 def subtract(after, before, overhead):

@@ -600,6 +600,21 @@ class FilesystemReaddirTest : public FilesystemTest {
     return out;
   }
 
+  // One ReadDir call on handle fh from `offset` that takes at most `count`
+  // entries; *next is the offset after the last one taken.
+  Names ReadSome(uint64_t fh, off_t offset, size_t count, off_t* next) {
+    Names taken;
+    EXPECT_EQ(fs_->ReadDir(dir_node_, fh, offset, false,
+                           [&](const DirEntry& entry, off_t after) {
+                             if (taken.size() == count) return false;
+                             taken.push_back(entry.name);
+                             *next = after;
+                             return true;
+                           }),
+              0);
+    return taken;
+  }
+
   Names names_;  // sorted, as listed
   NodeId dir_node_ = 0;
 };
@@ -621,17 +636,8 @@ TEST_F(FilesystemReaddirTest, OffsetsResumeThroughAnyHandleOfTheDirectory) {
   // gave out, and resumes it through its own handle.
   uint64_t first = 0;
   ASSERT_EQ(fs_->OpenDir(dir_node_, &first), 0);
-  Names head;
   off_t resume_at = 0;
-  ASSERT_EQ(fs_->ReadDir(dir_node_, first, 0, false,
-                         [&](const DirEntry& entry, off_t next) {
-                           if (head.size() == 102) return false;  // ".", ".." and 100
-                           head.push_back(entry.name);
-                           resume_at = next;
-                           return true;
-                         }),
-            0);
-  ASSERT_EQ(head.size(), 102u);
+  ASSERT_EQ(ReadSome(first, 0, 102, &resume_at).size(), 102u);  // ".", ".." and 100
   fs_->ReleaseDir(first);
 
   uint64_t second = 0;
@@ -657,17 +663,8 @@ TEST_F(FilesystemReaddirTest, OffsetResumesAtItsKeyWhileNamesAroundItChange) {
   // names created or removed before it neither repeat nor hide the rest.
   uint64_t fh = 0;
   ASSERT_EQ(fs_->OpenDir(dir_node_, &fh), 0);
-  Names head;
   off_t resume_at = 0;
-  ASSERT_EQ(fs_->ReadDir(dir_node_, fh, 2, false,
-                         [&](const DirEntry& entry, off_t next) {
-                           if (head.size() == 50) return false;
-                           head.push_back(entry.name);
-                           resume_at = next;
-                           return true;
-                         }),
-            0);
-  ASSERT_EQ(head, Names(names_.begin(), names_.begin() + 50));
+  ASSERT_EQ(ReadSome(fh, 2, 50, &resume_at), Names(names_.begin(), names_.begin() + 50));
   ASSERT_EQ(fs_->Unlink(dir_node_, names_[0]), 0);
   ASSERT_EQ(fs_->Unlink(dir_node_, names_[49]), 0);
   Entry created;
@@ -686,17 +683,8 @@ TEST_F(FilesystemReaddirTest, RejectedEntryIsOfferedAgainAtTheSameOffset) {
   // the next ReadDir at the same offset.
   uint64_t fh = 0;
   ASSERT_EQ(fs_->OpenDir(dir_node_, &fh), 0);
-  Names first;
   off_t next_offset = 0;
-  ASSERT_EQ(fs_->ReadDir(dir_node_, fh, 0, false,
-                         [&](const DirEntry& entry, off_t next) {
-                           if (first.size() == 5) return false;
-                           first.push_back(entry.name);
-                           next_offset = next;
-                           return true;
-                         }),
-            0);
-  ASSERT_EQ(first.size(), 5u);
+  ASSERT_EQ(ReadSome(fh, 0, 5, &next_offset).size(), 5u);
   ASSERT_EQ(fs_->ReadDir(dir_node_, fh, next_offset, false,
                          [&](const DirEntry&, off_t) { return false; }),
             0);
