@@ -176,6 +176,7 @@ int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int fl
   if (!view) return ENOENT;
   if (int err = CheckWritable(*view)) return err;
   Child child;
+  bool created = false;
   {
     std::shared_lock ns(namespace_mutex_);
     // A hashed name that matches no key cannot be created: EINVAL.
@@ -202,6 +203,7 @@ int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int fl
       child.file_exists = true;
       child.value = kv::Value();
       flags &= ~O_TRUNC;
+      created = true;
     } else if (flags & O_EXCL) {
       return EEXIST;
     }
@@ -213,6 +215,17 @@ int Filesystem::Create(NodeId parent, std::string_view name, mode_t mode, int fl
     return err;
   }
   ApplyOpenFile(entry->node, &entry->attr);  // an existing file opened with O_TRUNC
+  // A file created here and opened write-only writes around the page cache
+  // (FOPEN_DIRECT_IO): the kernel's page-cache write path first asks the
+  // daemon for security.capability (file_remove_privs, a GETXATTR round
+  // trip on the first write of each inode), its direct path does not. Such
+  // a descriptor can neither read nor be mapped, so nothing is lost; the
+  // kernel drops pages that other descriptors cached of the range it
+  // writes. A setuid or setgid file keeps the page-cache path, whose
+  // file_remove_privs clears those bits on write.
+  if (created && (flags & O_ACCMODE) == O_WRONLY && !(mode & (S_ISUID | S_ISGID))) {
+    out->direct_io = true;
+  }
   return 0;
 }
 

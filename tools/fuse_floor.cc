@@ -465,6 +465,10 @@ void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     }
     fi->fh = 0;
     fi->keep_cache = 1;
+    // As rocksfs (Filesystem::Create): a write-only descriptor of a file
+    // created here writes around the page cache, which spares the kernel's
+    // GETXATTR of security.capability before the first write.
+    fi->direct_io = (fi->flags & O_ACCMODE) == O_WRONLY && !(mode & (S_ISUID | S_ISGID));
     if (fuse_reply_create(req, &e, fi) == -ENOENT) FloorOf(req).Forget(e.ino, 1);
   });
 }
