@@ -340,11 +340,8 @@ int Filesystem::Rename(NodeId parent, std::string_view name, NodeId new_parent,
     src_meta.links.erase(std::remove(src_meta.links.begin(), src_meta.links.end(), src.key),
                          src_meta.links.end());
   } else {
-    if (dst.is_file()) {
-      if (NodeId node = inodes_.Find(new_parent, NodeKind::kFile, dst.component)) {
-      RememberDetached(node, FileMetaOrDefaults(*view, dst.key));
-    }
-    }
+    NodeId node = dst.is_file() ? inodes_.Find(new_parent, NodeKind::kFile, dst.component) : 0;
+    if (node != 0) RememberDetached(node, FileMetaOrDefaults(*view, dst.key));
     batch.Delete(view->data, src.key);
     batch.Put(view->data, dst.key, std::string(src.value.view()));
     if (meta) {
