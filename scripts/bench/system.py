@@ -9,6 +9,7 @@ processes this module started are ever stopped, by their pid.
 import gzip
 import json
 import os
+import resource
 import re
 import shutil
 import signal
@@ -271,6 +272,20 @@ def build_passthrough_ll(out_dir):
     return binary, None
 
 
+def raise_open_file_limit():
+    """In a child before exec: as many open files as the kernel allows
+    (fs.nr_open). passthrough_ll holds a descriptor for every inode the
+    kernel knows, so the default limit ends its trees at some thousands of
+    files (EMFILE); a tree of more than fs.nr_open files is beyond it."""
+    try:
+        with open("/proc/sys/fs/nr_open") as f:
+            most = int(f.read())
+        resource.setrlimit(resource.RLIMIT_NOFILE, (most, most))
+    except (OSError, ValueError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 class PassthroughMount(FuseDaemon):
     """libfuse's passthrough_ll (-f) serving the directory `source` at
     `mountpoint`: the FUSE peer. Its options are passthrough_ll's own
@@ -291,7 +306,8 @@ class PassthroughMount(FuseDaemon):
             self.proc = subprocess.Popen(
                 PLACEMENT["daemon"] +
                 [self.binary, "-f", "-o", ",".join(options), self.mountpoint],
-                stdout=log_file, stderr=log_file, start_new_session=True)
+                stdout=log_file, stderr=log_file, start_new_session=True,
+                preexec_fn=raise_open_file_limit)
         deadline = time.time() + 60
         while not mounted(self.mountpoint):
             if self.proc.poll() is not None:
