@@ -11,6 +11,9 @@
 
 set(ROCKSFS_WITH_ETCD OFF)
 set(ROCKSFS_ETCD_MISSING "")
+# BUILD/etcd_engine.txt tells the mounted tests whether the engine was built:
+# "built", or "missing: ..." (tests/mount/etcd_testlib.py).
+file(WRITE ${CMAKE_BINARY_DIR}/etcd_engine.txt "missing: (configure did not finish)\n")
 
 set(ROCKSFS_GOCODE /usr/share/gocode/src CACHE PATH "Root of Debian's Go sources (the .proto files)")
 set(_etcd_root ${ROCKSFS_GOCODE}/go.etcd.io)              # holds etcd/...
@@ -55,6 +58,7 @@ if(ROCKSFS_ETCD_MISSING)
   string(REPLACE ";" ", " _missing "${ROCKSFS_ETCD_MISSING}")
   set(ROCKSFS_ETCD_MISSING "${_missing}")
   message(STATUS "etcd engine: not built, missing ${ROCKSFS_ETCD_MISSING} (scripts/setup.sh installs them)")
+  file(WRITE ${CMAKE_BINARY_DIR}/etcd_engine.txt "missing: ${ROCKSFS_ETCD_MISSING}\n")
   return()
 endif()
 
@@ -102,4 +106,5 @@ target_link_libraries(rocksfs_etcd_proto PUBLIC gRPC::grpc++ protobuf::libprotob
 # Generated code: not ours to warn about.
 target_compile_options(rocksfs_etcd_proto PRIVATE -w)
 set(ROCKSFS_WITH_ETCD ON)
+file(WRITE ${CMAKE_BINARY_DIR}/etcd_engine.txt "built\n")
 message(STATUS "etcd engine: built (gRPC client generated from ${_etcd_root})")
