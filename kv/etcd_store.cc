@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -143,7 +144,11 @@ class EtcdIterator : public Iterator {
 
 class EtcdStore final : public Store {
  public:
-  explicit EtcdStore(EtcdOpenOptions options) : options_(std::move(options)) {
+  // fixed_revision > 0: a read-only store that reads at that revision (a
+  // saved snapshot).
+  explicit EtcdStore(EtcdOpenOptions options, int64_t fixed_revision = 0)
+      : options_(std::move(options)), fixed_revision_(fixed_revision) {
+    if (fixed_revision_ > 0) options_.read_only = true;
     url_ = std::string(kEtcdUrlScheme);
     for (size_t i = 0; i < options_.endpoints.size(); ++i) {
       if (i) url_ += ',';
@@ -151,6 +156,7 @@ class EtcdStore final : public Store {
     }
     reserved_ = ReservedPrefix(options_.prefix);
     registry_ = reserved_ + std::string("cfs\0", 4);
+    snapshots_ = reserved_ + std::string("snap\0", 5);
     default_cf_.reset(MakeColumnFamily("default", options_.prefix));
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
@@ -288,6 +294,7 @@ class EtcdStore final : public Store {
   Status Write(const WriteOptions& options, const Batch& batch) override;
 
   std::shared_ptr<const Snapshot> GetSnapshot() override {
+    if (fixed_revision_ > 0) return std::make_shared<EtcdSnapshot>(fixed_revision_);
     pb::RangeRequest request;
     request.set_key(registry_);
     request.set_count_only(true);
@@ -298,6 +305,67 @@ class EtcdStore final : public Store {
   }
 
   Status SyncWal() override { return Status::Ok(); }  // see the header
+
+  // Saved snapshots: R "snap\0" NAME holds "REVISION CREATED_NS".
+  Status SaveSnapshot(const std::string& name) override {
+    if (options_.read_only) return Status::ReadOnly();
+    auto snapshot = GetSnapshot();
+    const auto& at = static_cast<const EtcdSnapshot&>(*snapshot);
+    if (!at.error.ok()) return at.error;
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    std::string record = std::to_string(at.revision) + " " +
+                         std::to_string(std::chrono::nanoseconds(now).count());
+    pb::TxnRequest txn;
+    AddCompare(&txn, snapshots_ + name, "", pb::Compare::EQUAL);
+    auto* put = txn.add_success()->mutable_request_put();
+    put->set_key(snapshots_ + name);
+    put->set_value(record);
+    pb::TxnResponse response;
+    if (Status s = Txn("save snapshot", txn, &response); !s.ok()) return s;
+    if (!response.succeeded()) return Status::ConditionFailed("snapshot " + name + " exists");
+    return Status::Ok();
+  }
+
+  Status ListSavedSnapshots(std::vector<SavedSnapshot>* out) override {
+    out->clear();
+    pb::RangeRequest request;
+    request.set_key(snapshots_);
+    request.set_range_end(PrefixSuccessor(snapshots_));
+    pb::RangeResponse response;
+    if (Status s = Range("list snapshots", request, &response); !s.ok()) return s;
+    for (const auto& kv : response.kvs()) {
+      int64_t revision = 0, created = 0;
+      ParseSnapshotRecord(kv.value(), &revision, &created);
+      out->push_back({kv.key().substr(snapshots_.size()), created});
+    }
+    return Status::Ok();
+  }
+
+  Status DeleteSavedSnapshot(const std::string& name) override {
+    if (options_.read_only) return Status::ReadOnly();
+    pb::TxnRequest txn;
+    AddCompare(&txn, snapshots_ + name, "", pb::Compare::GREATER);
+    txn.add_success()->mutable_request_delete_range()->set_key(snapshots_ + name);
+    pb::TxnResponse response;
+    if (Status s = Txn("delete snapshot", txn, &response); !s.ok()) return s;
+    if (!response.succeeded()) return Status::NotFound("no snapshot named " + name);
+    return Status::Ok();
+  }
+
+  Status OpenSavedSnapshot(const std::string& name, std::unique_ptr<Store>* out) override {
+    out->reset();
+    pb::RangeRequest request;
+    request.set_key(snapshots_ + name);
+    pb::RangeResponse response;
+    if (Status s = Range("open snapshot", request, &response); !s.ok()) return s;
+    if (response.kvs_size() == 0) return Status::NotFound("no snapshot named " + name);
+    int64_t revision = 0, created = 0;
+    if (!ParseSnapshotRecord(response.kvs(0).value(), &revision, &created) || revision <= 0) {
+      return Status::Corruption("bad record of snapshot " + name);
+    }
+    *out = std::make_unique<EtcdStore>(options_, revision);
+    return Status::Ok();
+  }
 
   Status GetUsage(ColumnFamily* handle, Usage* usage) override {
     *usage = Usage{};
@@ -368,7 +436,7 @@ class EtcdStore final : public Store {
     if (!handle) return Status::InvalidArgument("no column family");
     *cf = Cast(handle);
     if ((*cf)->dropped.load()) return Status::NotFound("column family was dropped");
-    *revision = 0;
+    *revision = fixed_revision_;
     if (snapshot) {
       auto* etcd_snapshot = static_cast<const EtcdSnapshot*>(snapshot);
       if (!etcd_snapshot->error.ok()) return etcd_snapshot->error;
@@ -461,7 +529,13 @@ class EtcdStore final : public Store {
                            last.error_message() + ")");
   }
 
+  static bool ParseSnapshotRecord(const std::string& record, int64_t* revision, int64_t* created) {
+    return std::sscanf(record.c_str(), "%ld %ld", revision, created) == 2;
+  }
+
   EtcdOpenOptions options_;
+  const int64_t fixed_revision_;
+  std::string snapshots_;
   std::string url_;
   std::string reserved_;
   std::string registry_;

@@ -9,6 +9,7 @@
 //   R "cfs\0" NAME          the column family NAME exists (empty value)
 //   R "cf\0" NAME "\0" K    key K of column family NAME (e.g. rocksfs's
 //                           metadata column family)
+//   R "snap\0" NAME         a saved snapshot: "REVISION CREATED_NS"
 //
 // How kv::Store maps onto etcd:
 //   - Get and Exists: one Range (count_only for Exists).
@@ -26,7 +27,9 @@
 //     (etcd refuses overlapping ops in one txn), which gives the batch's
 //     in-order meaning.
 //   - Snapshots: the revision of a linearizable read; reads through one pass
-//     that revision. Once the cluster compacts past it, reads fail with
+//     that revision. Saved snapshots (Store::SaveSnapshot) record such a
+//     revision under R; OpenSavedSnapshot gives a read-only store that reads
+//     at it. Once the cluster compacts past it, reads fail with
 //     kIOError ("... compacted"), never with other data.
 //   - Every read is linearizable (etcd's default, a ReadIndex round trip to
 //     the leader), so a read sees every write acknowledged before it

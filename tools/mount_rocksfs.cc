@@ -272,7 +272,9 @@ int ServeCluster(const MountOptions& options, Reporter* reporter) {
   }
   if (!given("attr_timeout")) shared.attr_timeout = 0;
   if (!given("entry_timeout")) shared.entry_timeout = 0;
-  int rc = ServeStore(shared, store.get(), nullptr, true, reporter);
+  // Stored snapshots are revisions the store records (/.rocksfs/snapshots).
+  rocksfs::fs::EngineSnapshots snapshots(store.get());
+  int rc = ServeStore(shared, store.get(), &snapshots, true, reporter);
   store.reset();
   return rc;
 }

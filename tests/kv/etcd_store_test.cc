@@ -311,6 +311,40 @@ TEST_F(EtcdStoreTest, SnapshotsReadAtTheirRevision) {
   EXPECT_NE(s.message().find("compacted"), std::string::npos) << s.message();
 }
 
+TEST_F(EtcdStoreTest, SavedSnapshotsAreNamedRevisionsOthersSee) {
+  Put("f", "one");
+  ASSERT_TRUE(store_->SaveSnapshot("s1").ok());
+  EXPECT_TRUE(store_->SaveSnapshot("s1").IsConditionFailed());
+  Put("f", "two");
+  Put("g", "new");
+  // Another client (another host) lists and opens it.
+  auto other = Open("app/");
+  std::vector<Store::SavedSnapshot> saved;
+  ASSERT_TRUE(other->ListSavedSnapshots(&saved).ok());
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(saved[0].name, "s1");
+  EXPECT_GT(saved[0].created_ns, 0);
+  std::unique_ptr<Store> at;
+  ASSERT_TRUE(other->OpenSavedSnapshot("s1", &at).ok());
+  EXPECT_TRUE(at->read_only());
+  Value value;
+  ASSERT_TRUE(at->Get({}, at->DefaultColumnFamily(), "f", &value).ok());
+  EXPECT_EQ(value.view(), "one");
+  EXPECT_TRUE(at->Get({}, at->DefaultColumnFamily(), "g", &value).IsNotFound());
+  Batch batch;
+  batch.Put(at->DefaultColumnFamily(), "x", "y");
+  EXPECT_EQ(at->Write({}, batch).code(), Code::kReadOnly);
+  // Not under the user's prefix, and not in another prefix's list.
+  EXPECT_EQ(cluster_->Etcdctl("get --prefix app/ --keys-only | grep -c s1"), "0\n");
+  auto elsewhere = Open("app2/");
+  ASSERT_TRUE(elsewhere->ListSavedSnapshots(&saved).ok());
+  EXPECT_TRUE(saved.empty());
+
+  ASSERT_TRUE(store_->DeleteSavedSnapshot("s1").ok());
+  EXPECT_TRUE(store_->DeleteSavedSnapshot("s1").IsNotFound());
+  EXPECT_TRUE(other->OpenSavedSnapshot("s1", &at).IsNotFound());
+}
+
 TEST_F(EtcdStoreTest, ColumnFamiliesAreSeparateAndDroppable) {
   ColumnFamily* cf = nullptr;
   EXPECT_TRUE(store_->GetColumnFamily("extra", false, &cf).IsNotFound());

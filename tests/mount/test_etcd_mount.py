@@ -9,6 +9,7 @@ mount -t fuse.rocksfs works; losing the quorum fails calls with EIO after
 the timeout and the same mount works again once the quorum is back."""
 
 import errno
+import json
 import os
 import shutil
 import statistics
@@ -157,6 +158,33 @@ class EtcdMountTest(unittest.TestCase):
         print("open on the other mount (lookup + linearizable reads): median %.2f ms, "
               "max %.2f ms over %d opens" % (statistics.median(opens) * 1000,
                                              max(opens) * 1000, len(opens)), file=sys.stderr)
+
+    def test_snapshots_are_revisions_other_mounts_see(self):
+        with self.mount() as a, self.mount() as b:
+            write(a.path("f"), b"before")
+            os.mkdir(a.path(".rocksfs/snapshots/s1"))
+            write(a.path("f"), b"after, longer")
+            write(a.path("g"), b"new")
+            self.assertEqual(read(a.path(".rocksfs/snapshots/s1/f")), b"before")
+            # Another host sees it, read-only.
+            self.assertEqual(os.listdir(b.path(".rocksfs/snapshots")), ["s1"])
+            self.assertEqual(read(b.path(".rocksfs/snapshots/s1/f")), b"before")
+            self.assertEqual(os.listdir(b.path(".rocksfs/snapshots/s1")), ["f"])
+            with self.assertRaises(OSError) as cm:
+                write(b.path(".rocksfs/snapshots/s1/f"), b"no")
+            self.assertEqual(cm.exception.errno, errno.EROFS)
+        # It survives remounts; once compacted past, reading it is EIO.
+        with self.mount() as c:
+            self.assertEqual(read(c.path(".rocksfs/snapshots/s1/f")), b"before")
+            revision = json.loads(CLUSTER.etcdctl("get", self.prefix + "g", "-w", "json"))
+            CLUSTER.etcdctl("compact", str(revision["header"]["revision"]))
+            with self.assertRaises(OSError) as cm:
+                os.listdir(c.path(".rocksfs/snapshots/s1"))
+                read(c.path(".rocksfs/snapshots/s1/f"))
+            self.assertEqual(cm.exception.errno, errno.EIO)
+            self.assertEqual(read(c.path("f")), b"after, longer")
+            os.rmdir(c.path(".rocksfs/snapshots/s1"))
+            self.assertEqual(os.listdir(c.path(".rocksfs/snapshots")), [])
 
     def test_bad_sources_and_options_fail_with_one_line(self):
         mnt = t.tempdir()
