@@ -588,7 +588,7 @@ bool Finish(ParseState* state, std::string* error) {
   };
   if (cluster) {
     for (std::string_view name : {"create", "secondary", "catchup_ms", "db_options", "cf_options",
-                                  "options_file", "ttl", "snapshot"}) {
+                                  "options_file", "snapshot"}) {
       if (given(name)) {
         *error = "option " + Quote(name) + " is for RocksDB databases, not for " +
                  Unquoted(options.db_path) + " (see the README, etcd engine)";

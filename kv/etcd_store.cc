@@ -101,6 +101,9 @@ Status FromGrpc(std::string_view what, const grpc::Status& s) {
       if (Contains(m, "space exceeded")) return Status::NoSpace(message);
       if (Contains(m, "larger than max")) return Status::TooLarge(message);
       return Status::IOError(message);
+    case grpc::StatusCode::NOT_FOUND:
+      // "requested lease not found": an expired lease.
+      return Status::NotFound(message);
     case grpc::StatusCode::OUT_OF_RANGE:
       // "mvcc: required revision has been compacted" (or is in the future).
       return Status::IOError(message);
@@ -169,7 +172,7 @@ class EtcdStore final : public Store {
     for (const std::string& endpoint : options_.endpoints) {
       auto channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
       members_.push_back(Member{endpoint, pb::KV::NewStub(channel),
-                                pb::Maintenance::NewStub(channel)});
+                                pb::Maintenance::NewStub(channel), pb::Lease::NewStub(channel)});
     }
   }
 
@@ -392,6 +395,7 @@ class EtcdStore final : public Store {
     out += "engine: etcd\n";
     out += "endpoints: " + url_ + "\n";
     out += "prefix: " + options_.prefix + "\n";
+    if (options_.ttl_seconds > 0) out += "ttl seconds: " + std::to_string(options_.ttl_seconds) + "\n";
     out += "current endpoint: " + members_[current_.load()].endpoint + "\n";
     pb::StatusResponse status;
     if (MemberStatus(&status).ok()) {
@@ -460,7 +464,33 @@ class EtcdStore final : public Store {
     std::string endpoint;
     std::unique_ptr<pb::KV::Stub> kv;
     std::unique_ptr<pb::Maintenance::Stub> maintenance;
+    std::unique_ptr<pb::Lease::Stub> lease;
   };
+
+  // The lease for puts made now (options_.ttl_seconds > 0): the one granted
+  // less than a second ago, or a new one. `renew`: grant a new one anyway
+  // (the last one is gone).
+  Status LeaseForPuts(bool renew, int64_t* id) {
+    std::lock_guard lock(lease_mutex_);
+    auto now = Clock::now();
+    if (!renew && lease_id_ != 0 && now - lease_granted_ < std::chrono::seconds(1)) {
+      *id = lease_id_;
+      return Status::Ok();
+    }
+    pb::LeaseGrantRequest request;
+    // Granted up to a second before the put that uses it: one more second.
+    request.set_ttl(static_cast<int64_t>(options_.ttl_seconds) + 1);
+    pb::LeaseGrantResponse response;
+    Status s = Call("grant lease", [&](Member& m, grpc::ClientContext* context) {
+      return m.lease->LeaseGrant(context, request, &response);
+    });
+    if (!s.ok()) return s;
+    if (!response.error().empty()) return Status::IOError("grant lease: etcd: " + response.error());
+    lease_id_ = response.id();
+    lease_granted_ = now;
+    *id = lease_id_;
+    return Status::Ok();
+  }
 
   EtcdColumnFamily* MakeColumnFamily(std::string name, std::string prefix) {
     auto* cf = new EtcdColumnFamily;
@@ -545,6 +575,10 @@ class EtcdStore final : public Store {
   std::unique_ptr<EtcdColumnFamily> default_cf_;
   std::mutex cf_mutex_;
   std::map<std::string, std::unique_ptr<EtcdColumnFamily>> column_families_;
+
+  std::mutex lease_mutex_;
+  int64_t lease_id_ = 0;
+  Clock::time_point lease_granted_;
 
   std::atomic<uint64_t> ranges_{0};
   std::atomic<uint64_t> txns_{0};
@@ -642,8 +676,25 @@ Status EtcdStore::Write(const WriteOptions& options, const Batch& batch) {
       txn.add_success()->mutable_request_delete_range()->set_key(key);
     }
   }
+  bool has_puts = std::any_of(points.begin(), points.end(), [](const auto& p) { return p.second.put; });
   pb::TxnResponse response;
-  if (Status s = Txn("write", txn, &response); !s.ok()) return s;
+  if (options_.ttl_seconds > 0 && has_puts) {
+    // A lease that expired (or was revoked) since it was granted fails the
+    // txn as a whole: grant a new one and try once more.
+    for (int attempt = 0;; ++attempt) {
+      int64_t lease = 0;
+      if (Status s = LeaseForPuts(attempt > 0, &lease); !s.ok()) return s;
+      for (auto& op : *txn.mutable_success()) {
+        if (op.has_request_put()) op.mutable_request_put()->set_lease(lease);
+      }
+      Status s = Txn("write", txn, &response);
+      if (attempt == 0 && s.code() == Code::kNotFound) continue;
+      if (!s.ok()) return s;
+      break;
+    }
+  } else if (Status s = Txn("write", txn, &response); !s.ok()) {
+    return s;
+  }
   if (!response.succeeded()) return Status::ConditionFailed();
   return Status::Ok();
 }

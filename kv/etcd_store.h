@@ -82,6 +82,13 @@ struct EtcdOpenOptions {
   // How long one call (Get, a page of a scan, Write, ...) may try, over every
   // endpoint, before it fails with kIOError. Milliseconds.
   uint32_t timeout_ms = 5000;
+  // > 0: every key this store puts (in every column family) is attached to
+  // an etcd lease and disappears between ttl_seconds and ttl_seconds + 1
+  // seconds after that put, unless put again. One lease is granted per
+  // second of writes and shared by the puts of that second; leases are never
+  // kept alive. 0: keys never expire (a put without a lease also detaches
+  // the key from a lease it had).
+  uint32_t ttl_seconds = 0;
 };
 
 // The URL scheme of mount.rocksfs and the rocksfs tool: "etcd://".

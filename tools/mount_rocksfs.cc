@@ -189,6 +189,8 @@ std::string OpenCluster(const MountOptions& options, std::unique_ptr<rocksfs::kv
   open.prefix = options.prefix;
   open.read_only = options.read_only;
   open.timeout_ms = static_cast<uint32_t>(std::max(1.0, options.cluster_timeout * 1000));
+  // ttl=: every put is attached to an etcd lease (kv/etcd_store.h).
+  open.ttl_seconds = static_cast<uint32_t>(std::min<uint64_t>(options.ttl_seconds, UINT32_MAX));
   if (rocksfs::kv::Status s = rocksfs::kv::OpenEtcdStore(open, store); !s.ok()) {
     return s.message();
   }

@@ -617,13 +617,15 @@ namespace rocksfs::fs {
 namespace {
 
 TEST(MountOptions, ClusterSourcesTakeAPrefixAndATimeout) {
-  Parsed parsed = Parse({"etcd://127.0.0.1:2379", "MNT", "-o", "prefix=app/,timeout=2.5,ro"});
+  Parsed parsed =
+      Parse({"etcd://127.0.0.1:2379", "MNT", "-o", "prefix=app/,timeout=2.5,ro", "--ttl=30"});
   ASSERT_EQ(parsed.status, 0) << parsed.error;
   EXPECT_EQ(parsed.options.db_path, "etcd://127.0.0.1:2379");
   EXPECT_EQ(parsed.options.prefix, "app/");
   EXPECT_EQ(parsed.options.cluster_timeout, 2.5);
   EXPECT_TRUE(parsed.options.read_only);
-  EXPECT_EQ(parsed.options.given, (std::vector<std::string>{"prefix", "timeout", "ro"}));
+  EXPECT_EQ(parsed.options.ttl_seconds, 30u);  // etcd leases
+  EXPECT_EQ(parsed.options.given, (std::vector<std::string>{"prefix", "timeout", "ro", "ttl"}));
 }
 
 TEST(MountOptions, ClusterSourcesRefuseTheEmbeddedEnginesOptions) {
@@ -641,7 +643,7 @@ TEST(MountOptions, ClusterSourcesRefuseTheEmbeddedEnginesOptions) {
       {{"etcd://h:1", "MNT", "-o", "prefix=p,secondary"}, "'secondary' is for RocksDB"},
       {{"etcd://h:1", "MNT", "-o", "prefix=p,catchup_ms=5"}, "'catchup_ms' is for RocksDB"},
       {{"etcd://h:1", "MNT", "-o", "prefix=p,create"}, "'create' is for RocksDB"},
-      {{"etcd://h:1", "MNT", "-o", "prefix=p", "--ttl=5"}, "'ttl' is for RocksDB"},
+      {{"etcd://h:1", "MNT", "-o", "prefix=p", "--db_options=x=1"}, "'db_options' is for RocksDB"},
       {{"etcd://h:1", "MNT", "-o", "prefix=p,snapshot=s"}, "'snapshot' is for RocksDB"},
       {{"DB", "MNT", "-o", "prefix=p"}, "'prefix' is for etcd:// sources"},
       {{"DB", "MNT", "--timeout=3"}, "'timeout' is for etcd:// sources"},

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -393,6 +394,29 @@ TEST_F(EtcdStoreTest, LimitsAreTooLargeAndNothingIsApplied) {
   s = store_->Write({}, many);
   EXPECT_EQ(s.code(), Code::kTooLarge) << s.ToString();
   EXPECT_EQ(Keys(), std::vector<std::string>{});
+}
+
+TEST_F(EtcdStoreTest, TtlPutsExpireThroughLeases) {
+  EtcdOpenOptions options;
+  options.endpoints = cluster_->Endpoints();
+  options.prefix = "app/";
+  options.ttl_seconds = 2;
+  std::unique_ptr<Store> expiring;
+  ASSERT_TRUE(OpenEtcdStore(options, &expiring).ok());
+  Batch batch;
+  batch.Put(expiring->DefaultColumnFamily(), "short-lived", "v");
+  ASSERT_TRUE(expiring->Write({}, batch).ok());
+  Put("kept", "k");  // through a store without ttl
+  EXPECT_EQ(Read("short-lived"), "v");
+  // The key carries a lease (etcdctl shows it), the other none.
+  EXPECT_NE(cluster_->Etcdctl("get app/short-lived -w fields | grep '\"Lease\" : 0'"),
+            "\"Lease\" : 0\n");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Read("short-lived") != "<absent>" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(Read("short-lived"), "<absent>");
+  EXPECT_EQ(Read("kept"), "k");
 }
 
 TEST_F(EtcdStoreTest, ReadOnlyStoreRefusesWrites) {

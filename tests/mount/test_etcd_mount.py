@@ -5,7 +5,8 @@ are exactly the keys under its prefix; two mounts (two daemons, as two hosts
 would run) see each other's creates, writes, renames, rmdirs and xattrs;
 every open sees what a close on the other mount wrote before it started
 (close-to-open); bad sources and RocksDB-only options fail with one line;
-mount -t fuse.rocksfs works; losing the quorum fails calls with EIO after
+mount -t fuse.rocksfs works; ttl= keys expire (etcd leases); stored
+snapshots are revisions every mount sees; losing the quorum fails calls with EIO after
 the timeout and the same mount works again once the quorum is back."""
 
 import errno
@@ -185,6 +186,19 @@ class EtcdMountTest(unittest.TestCase):
             self.assertEqual(read(c.path("f")), b"after, longer")
             os.rmdir(c.path(".rocksfs/snapshots/s1"))
             self.assertEqual(os.listdir(c.path(".rocksfs/snapshots")), [])
+
+    def test_ttl_keys_expire_through_leases(self):
+        with self.mount("ttl=2") as m, self.mount() as other:
+            write(m.path("brief"), b"soon gone")
+            self.assertEqual(read(other.path("brief")), b"soon gone")
+            write(other.path("kept"), b"no ttl here")
+            start = time.monotonic()
+            self.assertTrue(t.wait_until(lambda: not os.path.exists(other.path("brief")),
+                                         timeout=10))
+            took = time.monotonic() - start
+            self.assertGreaterEqual(took, 1.0)
+            self.assertEqual(CLUSTER.keys(self.prefix + "brief"), [])
+            self.assertEqual(read(m.path("kept")), b"no ttl here")
 
     def test_bad_sources_and_options_fail_with_one_line(self):
         mnt = t.tempdir()
