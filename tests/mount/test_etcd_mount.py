@@ -6,7 +6,8 @@ would run) see each other's creates, writes, renames, rmdirs and xattrs;
 every open sees what a close on the other mount wrote before it started
 (close-to-open); bad sources and RocksDB-only options fail with one line;
 mount -t fuse.rocksfs works; ttl= keys expire (etcd leases); stored
-snapshots are revisions every mount sees; losing the quorum fails calls with EIO after
+snapshots are revisions every mount sees; `rocksfs stat` and `dump` read
+etcd:// too; losing the quorum fails calls with EIO after
 the timeout and the same mount works again once the quorum is back."""
 
 import errno
@@ -199,6 +200,33 @@ class EtcdMountTest(unittest.TestCase):
             self.assertGreaterEqual(took, 1.0)
             self.assertEqual(CLUSTER.keys(self.prefix + "brief"), [])
             self.assertEqual(read(m.path("kept")), b"no ttl here")
+
+    def test_rocksfs_stat_and_dump_on_etcd(self):
+        tool = os.path.join(t.build_dir(), "rocksfs")
+        with self.mount() as m:
+            os.mkdir(m.path("a"))
+            write(m.path("a/x"), b"ax")
+            write(m.path("t"), b"before")
+            os.mkdir(m.path(".rocksfs/snapshots/n1"))
+            write(m.path("t"), b"after")
+        stat = t.run([tool, "stat", CLUSTER.url, "--etcd-prefix", self.prefix]).stdout.decode()
+        self.assertRegex(stat, r"\ndefault +data +2 ")
+        self.assertIn("n1", stat)
+        self.assertIn("prefix: " + self.prefix, stat)
+        with t.tempdir() as out:
+            t.run([tool, "dump", CLUSTER.url, os.path.join(out, "now"), "--etcd-prefix",
+                   self.prefix])
+            self.assertEqual(read(os.path.join(out, "now/a/x")), b"ax")
+            self.assertEqual(read(os.path.join(out, "now/t")), b"after")
+            t.run([tool, "dump", CLUSTER.url, os.path.join(out, "then"), "--etcd-prefix",
+                   self.prefix, "--snapshot", "n1"])
+            self.assertEqual(read(os.path.join(out, "then/t")), b"before")
+        tsv = t.run([tool, "dump", CLUSTER.url, "-", "--format", "tsv", "--etcd-prefix",
+                     self.prefix]).stdout
+        self.assertEqual(tsv, b"a/x\tax\nt\tafter\n")
+        proc = t.run([tool, "stat", CLUSTER.url], check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(b"--etcd-prefix", proc.stderr)
 
     def test_bad_sources_and_options_fail_with_one_line(self):
         mnt = t.tempdir()
