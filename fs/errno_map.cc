@@ -35,6 +35,11 @@ int ErrnoFromStatus(const kv::Status& status) {
       return EIO;
     case kv::Code::kAborted:
       return EIO;
+    case kv::Code::kTooLarge:
+      // A value over the engine's request size (etcd --max-request-bytes).
+      // A directory rename over its txn size is turned into EXDEV by the
+      // rename itself, so that mv copies.
+      return EFBIG;
   }
   return EIO;
 }

@@ -614,8 +614,10 @@ int Filesystem::Access(NodeId node, int mask) {
 
 int Filesystem::StatFs(struct statvfs* out) {
   *out = {};
-  struct statvfs disk;
-  if (::statvfs(store_->path().c_str(), &disk) != 0) return errno;
+  // A store that is no local directory (a cluster URL) has no disk under
+  // it: only the key count is real then.
+  struct statvfs disk {};
+  if (::statvfs(store_->path().c_str(), &disk) != 0) disk = {};
   kv::Usage usage;
   (void)store_->GetUsage(ViewOf(kMainView)->data, &usage);
   constexpr uint64_t kBlock = 4096;

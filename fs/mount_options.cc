@@ -374,6 +374,11 @@ constexpr OptionSpec kOptions[] = {
      SetThreads},
     {"max_value_size", Arity::kValue, Group::kRocksfs, "BYTES",
      "largest file, e.g. 64M or 1GiB (default 256M)", SetMaxValueSize},
+    {"prefix", Arity::kValue, Group::kRocksfs, "P",
+     "etcd: the key prefix mounted (required)", SetString<&MountOptions::prefix>},
+    {"timeout", Arity::kValue, Group::kRocksfs, "SECONDS",
+     "etcd: EIO after SECONDS with no answer (default 5)",
+     SetTimeout<&MountOptions::cluster_timeout>},
     {"nometa", Arity::kFlag, Group::kRocksfs, "",
      "pure view: never create the metadata column family", SetTrue<&MountOptions::nometa>},
     {"log_level", Arity::kValue, Group::kRocksfs, "L",
@@ -454,6 +459,7 @@ bool ApplyOption(std::string_view name, bool has_value, std::string_view value, 
     *error = "missing value for " + std::string(name) + " (" + std::string(name) + "=" + hint + ")";
     return false;
   }
+  if (spec->group == Group::kRocksfs) state->options.given.emplace_back(spec->name);
   return spec->apply(*spec, value, state, error);
 }
 
@@ -572,6 +578,39 @@ bool Finish(ParseState* state, std::string* error) {
   if (options.mountpoint.empty()) {
     *error = "missing MOUNTPOINT";
     return false;
+  }
+  // A URL ("scheme://...") names a cluster, not a RocksDB directory: the
+  // options of the embedded engine mean nothing there, and the cluster's
+  // only apply there.
+  bool cluster = options.db_path.find("://") != std::string::npos;
+  auto given = [&](std::string_view name) {
+    return std::find(options.given.begin(), options.given.end(), name) != options.given.end();
+  };
+  if (cluster) {
+    for (std::string_view name : {"create", "secondary", "catchup_ms", "db_options", "cf_options",
+                                  "options_file", "snapshot"}) {
+      if (given(name)) {
+        *error = "option " + Quote(name) + " is for RocksDB databases, not for " +
+                 Unquoted(options.db_path) + " (see the README, etcd engine)";
+        return false;
+      }
+    }
+    if (options.prefix.empty()) {
+      *error = "missing -o prefix=P for " + Unquoted(options.db_path) +
+               ": the key prefix to mount (e.g. prefix=myapp/)";
+      return false;
+    }
+    if (options.cluster_timeout <= 0) {
+      *error = "timeout=0: a cluster call needs some time (default 5 seconds)";
+      return false;
+    }
+  } else {
+    for (std::string_view name : {"prefix", "timeout"}) {
+      if (given(name)) {
+        *error = "option " + Quote(name) + " is for etcd:// sources, not for a database path";
+        return false;
+      }
+    }
   }
   bool snapshot = !options.snapshot.empty();
   if (options.create && options.secondary) {

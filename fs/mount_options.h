@@ -47,6 +47,15 @@ struct MountOptions {
   uint64_t max_value_size = 256ull << 20;  // bytes; larger files fail with EFBIG
   bool nometa = false;        // never create the metadata column family
 
+  // Sources that name a cluster by URL ("etcd://HOST:PORT,..."), not a
+  // RocksDB directory: the key prefix mounted (required there), and how long
+  // one call may wait for the cluster before it fails with EIO.
+  std::string prefix;
+  double cluster_timeout = 5.0;  // seconds
+  // The names of the rocksfs options given (-o or --name), in order, so the
+  // caller can tell a default from an explicit value.
+  std::vector<std::string> given;
+
   bool foreground = false;    // -f
   bool debug = false;         // -d: foreground with debug logs
   std::string log_level = "info";  // trace|debug|info|warn|error|critical|off

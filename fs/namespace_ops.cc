@@ -455,6 +455,12 @@ int Filesystem::RenameDirectory(View& view, const NodeInfo& src_dir, const Child
   if (dst_dir.key != src_dir.key) TouchDirectory(view, dst_dir.key, now, &batch);
   s = view.store->Write({options_.sync}, batch);
   counters_.batches.fetch_add(1, std::memory_order_relaxed);
+  if (s.code() == kv::Code::kTooLarge) {
+    // Over the engine's own batch limits (etcd: --max-txn-ops or
+    // --max-request-bytes); nothing was written, and mv copies instead.
+    spdlog::info("rename of '{}' refused with EXDEV: {}", src.prefix, s.ToString());
+    return EXDEV;
+  }
   if (!s.ok()) return Fail(s, "rename", src.prefix);
   NodeId src_node = inodes_.Find(src_dir.id, NodeKind::kDirectory, src.component);
   inodes_.Detach(dst_dir.id, NodeKind::kDirectory, dst.component);

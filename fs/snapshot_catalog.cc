@@ -42,4 +42,30 @@ kv::Status StoredSnapshots::Open(const std::string& name, std::unique_ptr<kv::St
   return kv::OpenRocksStore(options, out);
 }
 
+kv::Status EngineSnapshots::List(std::vector<Info>* out) {
+  std::vector<kv::Store::SavedSnapshot> saved;
+  kv::Status s = store_->ListSavedSnapshots(&saved);
+  if (!s.ok()) return s;
+  out->clear();
+  for (auto& snapshot : saved) out->push_back({std::move(snapshot.name), snapshot.created_ns});
+  return s;
+}
+
+kv::Status EngineSnapshots::Create(const std::string& name) {
+  if (store_->read_only()) return kv::Status::ReadOnly();
+  if (kv::Status s = kv::ValidateSnapshotName(name); !s.ok()) return s;
+  return store_->SaveSnapshot(name);
+}
+
+kv::Status EngineSnapshots::Delete(const std::string& name) {
+  if (store_->read_only()) return kv::Status::ReadOnly();
+  if (kv::Status s = kv::ValidateSnapshotName(name); !s.ok()) return s;
+  return store_->DeleteSavedSnapshot(name);
+}
+
+kv::Status EngineSnapshots::Open(const std::string& name, std::unique_ptr<kv::Store>* out) {
+  if (kv::Status s = kv::ValidateSnapshotName(name); !s.ok()) return s;
+  return store_->OpenSavedSnapshot(name, out);
+}
+
 }  // namespace rocksfs::fs

@@ -30,4 +30,22 @@ class StoredSnapshots : public SnapshotCatalog {
   std::string db_path_;
 };
 
+// The stored snapshots that the store keeps itself, by name
+// (kv::Store::SaveSnapshot and the calls after it; the etcd store records a
+// revision). Names are checked here as for RocksDB's checkpoints.
+//
+// Thread-safety: as the store's.
+class EngineSnapshots : public SnapshotCatalog {
+ public:
+  explicit EngineSnapshots(kv::Store* store) : store_(store) {}
+
+  kv::Status List(std::vector<Info>* out) override;
+  kv::Status Create(const std::string& name) override;
+  kv::Status Delete(const std::string& name) override;
+  kv::Status Open(const std::string& name, std::unique_ptr<kv::Store>* out) override;
+
+ private:
+  kv::Store* store_;
+};
+
 }  // namespace rocksfs::fs

@@ -16,6 +16,7 @@ std::string_view CodeName(Code code) {
     case Code::kCorruption: return "Corruption";
     case Code::kIOError: return "IOError";
     case Code::kAborted: return "Aborted";
+    case Code::kTooLarge: return "TooLarge";
   }
   return "Unknown";
 }

@@ -27,6 +27,7 @@ enum class Code {
   kCorruption,       // checksums or invariants failed: data is damaged
   kIOError,          // any other I/O failure
   kAborted,
+  kTooLarge,         // a value or batch over the engine's size limits; nothing written
 };
 
 class [[nodiscard]] Status {
@@ -46,6 +47,7 @@ class [[nodiscard]] Status {
   static Status Busy(std::string msg) { return {Code::kBusy, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
+  static Status TooLarge(std::string msg) { return {Code::kTooLarge, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }

@@ -261,6 +261,35 @@ class Store {
   virtual Status CreateBackup(const std::string& backup_dir, uint32_t* backup_id) {
     return Status::NotSupported("this store cannot create backups");
   }
+
+  // ---- Stored snapshots that the engine keeps itself, by name (etcd: a
+  // revision recorded outside the user's keys). Other clients of the same
+  // store see them, and they survive the Store. The RocksDB store keeps its
+  // stored snapshots as checkpoint directories instead (kv/snapshots.h), and
+  // these return kNotSupported. REQUIRES: `name` passed ValidateSnapshotName
+  // (kv/snapshots.h).
+  struct SavedSnapshot {
+    std::string name;
+    int64_t created_ns = 0;  // wall clock, nanoseconds since the epoch
+  };
+  // Records the current state as `name`. Errors: kConditionFailed (exists),
+  // kReadOnly.
+  virtual Status SaveSnapshot(const std::string& name) {
+    return Status::NotSupported("this store keeps no named snapshots");
+  }
+  virtual Status ListSavedSnapshots(std::vector<SavedSnapshot>* out) {
+    return Status::NotSupported("this store keeps no named snapshots");
+  }
+  // Errors: kNotFound, kReadOnly.
+  virtual Status DeleteSavedSnapshot(const std::string& name) {
+    return Status::NotSupported("this store keeps no named snapshots");
+  }
+  // A read-only Store that reads the whole store as it was when `name` was
+  // saved. Errors: kNotFound; reads through it fail with kIOError once the
+  // engine has discarded that state (etcd: compacted past it).
+  virtual Status OpenSavedSnapshot(const std::string& name, std::unique_ptr<Store>* out) {
+    return Status::NotSupported("this store keeps no named snapshots");
+  }
 };
 
 // The smallest key greater than every key that starts with `prefix`, or ""

@@ -32,6 +32,11 @@ PACKAGES=(
   attr rsync git
   fio stress-ng clang libclang-rt-14-dev
   help2man man-db dpkg-dev file lintian
+  # The etcd engine (issue 14): etcd itself, and the gRPC C++ client that
+  # cmake/etcd_client.cmake generates from the .proto files Debian ships.
+  etcd-server etcd-client
+  golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 )
 
 # as_root CMD...: run CMD as root (directly, or through sudo), or fail clearly.

@@ -31,6 +31,9 @@
 #include "fs/mount_options.h"
 #include "fs/snapshot_catalog.h"
 #include "kv/db_lock.h"
+#ifdef ROCKSFS_WITH_ETCD
+#include "kv/etcd_store.h"
+#endif
 #include "kv/rocks_store.h"
 #include "kv/snapshots.h"
 #include "tools/version.h"
@@ -166,8 +169,40 @@ int Fail(Reporter* reporter, const std::string& message, int status = 1) {
   return status;
 }
 
+int ServeStore(const MountOptions& options, rocksfs::kv::Store* store,
+               rocksfs::fs::SnapshotCatalog* snapshots, bool shared, Reporter* reporter);
+int ServeCluster(const MountOptions& options, Reporter* reporter);
+
+// True when the source names a cluster by URL (etcd://...), not a directory.
+bool IsClusterSource(const std::string& source) { return source.find("://") != std::string::npos; }
+
+// Opens the etcd cluster named by options.db_path, or returns a one-line error.
+std::string OpenCluster(const MountOptions& options, std::unique_ptr<rocksfs::kv::Store>* store) {
+#ifdef ROCKSFS_WITH_ETCD
+  rocksfs::kv::EtcdOpenOptions open;
+  if (rocksfs::kv::Status s = rocksfs::kv::ParseEtcdUrl(options.db_path, &open.endpoints); !s.ok()) {
+    return s.message();
+  }
+  if (rocksfs::kv::Status s = rocksfs::kv::ValidateEtcdPrefix(options.prefix); !s.ok()) {
+    return s.message();
+  }
+  open.prefix = options.prefix;
+  open.read_only = options.read_only;
+  open.timeout_ms = static_cast<uint32_t>(std::max(1.0, options.cluster_timeout * 1000));
+  // ttl=: every put is attached to an etcd lease (kv/etcd_store.h).
+  open.ttl_seconds = static_cast<uint32_t>(std::min<uint64_t>(options.ttl_seconds, UINT32_MAX));
+  if (rocksfs::kv::Status s = rocksfs::kv::OpenEtcdStore(open, store); !s.ok()) {
+    return s.message();
+  }
+  return "";
+#else
+  return "this mount.rocksfs was built without the etcd engine (see scripts/setup.sh)";
+#endif
+}
+
 int Serve(const MountOptions& options, Reporter* reporter) {
   const std::string& db_path = options.db_path;
+  if (IsClusterSource(db_path)) return ServeCluster(options, reporter);
 
   rocksfs::kv::RocksOpenOptions open;
   open.path = db_path;
@@ -206,6 +241,51 @@ int Serve(const MountOptions& options, Reporter* reporter) {
     return Fail(reporter, "cannot open database " + db_path + ": " + s.ToString());
   }
 
+  std::unique_ptr<rocksfs::fs::StoredSnapshots> snapshots;
+  if (options.snapshot.empty()) {
+    snapshots = std::make_unique<rocksfs::fs::StoredSnapshots>(store.get(), db_path);
+  }
+  int rc = ServeStore(options, store.get(), snapshots.get(), false, reporter);
+  snapshots.reset();
+  store.reset();
+  return rc;
+}
+
+// A cluster (etcd://): other hosts change keys behind this kernel's back.
+// Until cached names and attributes follow a watch (issue 14, not done),
+// the kernel caches nothing unless told to (attr_timeout=, entry_timeout=),
+// and every open reads the value again with a linearizable read, so an open
+// sees every change whose close returned before it (close-to-open).
+int ServeCluster(const MountOptions& options, Reporter* reporter) {
+  std::unique_ptr<rocksfs::kv::Store> store;
+  std::string error = OpenCluster(options, &store);
+  if (!error.empty()) return Fail(reporter, error);
+  MountOptions shared = options;
+  auto given = [&](std::string_view name) {
+    return std::find(options.given.begin(), options.given.end(), name) != options.given.end();
+  };
+  // The metadata column family exists from the start: a mount notices it
+  // only at its own start, and another host's mkdir must show here.
+  if (!options.nometa && !options.read_only) {
+    rocksfs::kv::ColumnFamily* meta = nullptr;
+    rocksfs::kv::Status s = store->GetColumnFamily(
+        rocksfs::fs::MetaColumnFamilyName(options.column_family), true, &meta);
+    if (!s.ok()) return Fail(reporter, "cannot create the metadata column family: " + s.ToString());
+  }
+  if (!given("attr_timeout")) shared.attr_timeout = 0;
+  if (!given("entry_timeout")) shared.entry_timeout = 0;
+  // Stored snapshots are revisions the store records (/.rocksfs/snapshots).
+  rocksfs::fs::EngineSnapshots snapshots(store.get());
+  int rc = ServeStore(shared, store.get(), &snapshots, true, reporter);
+  store.reset();
+  return rc;
+}
+
+// Mounts the filesystem view of `store` and serves it until unmounted.
+// `shared`: other writers change the store behind the kernel's back.
+int ServeStore(const MountOptions& options, rocksfs::kv::Store* store,
+               rocksfs::fs::SnapshotCatalog* snapshots, bool shared, Reporter* reporter) {
+  const std::string& db_path = options.db_path;
   rocksfs::fs::FilesystemOptions fs_options;
   fs_options.delimiter = options.delimiter;
   fs_options.column_family = options.column_family;
@@ -217,16 +297,15 @@ int Serve(const MountOptions& options, Reporter* reporter) {
   fs_options.defaults.gid = options.gid;
   fs_options.defaults.file_mode = options.file_mode;
   fs_options.defaults.dir_mode = options.dir_mode;
-  fs_options.secondary = options.secondary;
+  // Opens drop the page cache, and listings are not cached by the kernel,
+  // where others write behind the kernel (a RocksDB primary, or other hosts
+  // of a cluster).
+  fs_options.secondary = options.secondary || shared;
   fs_options.expiring_keys = options.ttl_seconds > 0;
-  std::unique_ptr<rocksfs::fs::StoredSnapshots> snapshots;
-  if (options.snapshot.empty()) {
-    snapshots = std::make_unique<rocksfs::fs::StoredSnapshots>(store.get(), db_path);
-    fs_options.snapshots = snapshots.get();
-  }
+  fs_options.snapshots = snapshots;
   std::unique_ptr<rocksfs::fs::Filesystem> fs;
   std::string error;
-  if (rocksfs::fs::Filesystem::Create(store.get(), fs_options, &fs, &error) != 0) {
+  if (rocksfs::fs::Filesystem::Create(store, fs_options, &fs, &error) != 0) {
     return Fail(reporter, error);
   }
 
@@ -257,8 +336,6 @@ int Serve(const MountOptions& options, Reporter* reporter) {
   int rc = session->Run();
   session.reset();  // unmount before the DB closes
   fs.reset();
-  snapshots.reset();
-  store.reset();
   spdlog::info("unmounted {}", fuse.mountpoint);
   return rc == 0 ? 0 : 1;
 }
@@ -289,7 +366,7 @@ int main(int argc, char** argv) {
                  options.mountpoint.c_str());
     return 1;
   }
-  options.db_path = Absolute(options.db_path);
+  if (!IsClusterSource(options.db_path)) options.db_path = Absolute(options.db_path);
   options.mountpoint = Absolute(options.mountpoint);
 
   if (options.foreground) {

@@ -68,6 +68,8 @@ void AddDump(CLI::App& app, DumpCommand& c, int& result) {
   sub->add_option("--delimiter", c.delimiter, "tree: the byte keys are split on (default: /)");
   sub->add_option("--ttl", c.ttl_seconds, "the database uses TTL: open it so (strips timestamps)")
       ->check(CLI::Range(1, INT32_MAX));
+  sub->add_option("--etcd-prefix", c.etcd_prefix,
+                  "DB is etcd://HOST:PORT,...: the key prefix of the mount (its prefix=)");
   sub->footer(std::string(
                   "tree: files named as a mount shows them (a key that is also a directory is\n"
                   "NAME%{@}); `rocksfs load` of any dump reproduces the keys and values exactly\n"
@@ -159,6 +161,8 @@ void AddStat(CLI::App& app, StatCommand& c, int& result) {
       "stat", "Keys (estimated), sizes, column families, snapshots, RocksDB statistics");
   sub->add_option("DB", c.db, "database directory")->required();
   sub->add_flag("--json", c.json, "JSON output (without RocksDB's statistics text)");
+  sub->add_option("--etcd-prefix", c.etcd_prefix,
+                  "DB is etcd://HOST:PORT,...: the key prefix of the mount (its prefix=)");
   sub->footer(std::string(kReadOnlyNote) + "Example:\n  rocksfs stat /srv/db\n");
   sub->callback([&] { result = RunStat(c); });
 }

@@ -14,6 +14,9 @@
 #include "kv/bulk_load.h"
 #include "kv/db_lock.h"
 #include "kv/dump.h"
+#ifdef ROCKSFS_WITH_ETCD
+#include "kv/etcd_store.h"
+#endif
 #include "kv/record_codec.h"
 #include "kv/record_stream.h"
 #include "kv/rocks_store.h"
@@ -128,6 +131,28 @@ int OpenDb(const OpenRequest& request, std::unique_ptr<kv::Store>* store,
   }
   if (!s.ok()) return Fail("cannot open " + request.db + ": " + s.ToString());
   return 0;
+}
+
+// An etcd cluster (etcd://HOST:PORT,...) rather than a database directory.
+bool IsCluster(const std::string& source) { return source.find("://") != std::string::npos; }
+
+// Opens the keys under `prefix` of the cluster `url`, read-only, printing a
+// one-line error on failure.
+int OpenCluster(const std::string& url, const std::string& prefix,
+                std::unique_ptr<kv::Store>* store) {
+#ifdef ROCKSFS_WITH_ETCD
+  kv::EtcdOpenOptions options;
+  Status s = kv::ParseEtcdUrl(url, &options.endpoints);
+  if (!s.ok()) return Fail(Describe(s));
+  if (prefix.empty()) return Fail("give the mount's key prefix with --etcd-prefix P");
+  options.prefix = prefix;
+  options.read_only = true;
+  s = kv::OpenEtcdStore(options, store);
+  if (!s.ok()) return Fail(Describe(s));
+  return 0;
+#else
+  return Fail("this rocksfs was built without the etcd engine (see scripts/setup.sh)");
+#endif
 }
 
 int GetFamily(kv::Store* store, const std::string& name, bool create, kv::ColumnFamily** cf) {
@@ -291,28 +316,41 @@ int RunDump(const DumpCommand& command) {
     return Fail("standard output can only take tsv or ndjson");
   }
 
-  OpenRequest request;
-  request.db = kv::CanonicalPath(command.db);
-  request.access = Access::kRead;
-  request.ttl_seconds = command.ttl_seconds;
-  if (!command.snapshot.empty()) {
-    Status s = kv::ValidateSnapshotName(command.snapshot);
-    if (!s.ok()) return Fail(Describe(s));
-    if (!DbExists(request.db)) return Fail("no database at " + request.db);
-    request.db = kv::SnapshotPath(request.db, command.snapshot);
-    if (!DbExists(request.db)) {
-      return Fail("no snapshot named " + command.snapshot + " of " + kv::CanonicalPath(command.db));
-    }
-  } else if (kv::IsDatabaseLocked(request.db)) {
-    std::string mountpoint;
-    const std::string who = InUseBy(request.db, &mountpoint);
-    std::fprintf(stderr,
-                 "rocksfs: note: %s; dumping what it had committed when this dump started "
-                 "(read-only open)\n",
-                 who.c_str());
-  }
   std::unique_ptr<kv::Store> store;
-  if (int rc = OpenDb(request, &store); rc != 0) return rc;
+  if (IsCluster(command.db)) {
+    if (int rc = OpenCluster(command.db, command.etcd_prefix, &store); rc != 0) return rc;
+    if (!command.snapshot.empty()) {
+      Status s = kv::ValidateSnapshotName(command.snapshot);
+      if (!s.ok()) return Fail(Describe(s));
+      std::unique_ptr<kv::Store> at;
+      s = store->OpenSavedSnapshot(command.snapshot, &at);
+      if (!s.ok()) return Fail(Describe(s));
+      store = std::move(at);
+    }
+  } else {
+    if (!command.etcd_prefix.empty()) return Fail("--etcd-prefix is for etcd:// sources only");
+    OpenRequest request;
+    request.db = kv::CanonicalPath(command.db);
+    request.access = Access::kRead;
+    request.ttl_seconds = command.ttl_seconds;
+    if (!command.snapshot.empty()) {
+      Status s = kv::ValidateSnapshotName(command.snapshot);
+      if (!s.ok()) return Fail(Describe(s));
+      if (!DbExists(request.db)) return Fail("no database at " + request.db);
+      request.db = kv::SnapshotPath(request.db, command.snapshot);
+      if (!DbExists(request.db)) {
+        return Fail("no snapshot named " + command.snapshot + " of " + kv::CanonicalPath(command.db));
+      }
+    } else if (kv::IsDatabaseLocked(request.db)) {
+      std::string mountpoint;
+      const std::string who = InUseBy(request.db, &mountpoint);
+      std::fprintf(stderr,
+                   "rocksfs: note: %s; dumping what it had committed when this dump started "
+                   "(read-only open)\n",
+                   who.c_str());
+    }
+    if (int rc = OpenDb(request, &store); rc != 0) return rc;
+  }
   kv::ColumnFamily* cf = nullptr;
   if (int rc = GetFamily(store.get(), command.column_family, false, &cf); rc != 0) return rc;
 
@@ -489,11 +527,18 @@ int RunBackupPurge(const BackupCommand& command) {
 // ---- stat -------------------------------------------------------------------
 
 int RunStat(const StatCommand& command) {
+  const bool cluster = IsCluster(command.db);
   OpenRequest request;
-  request.db = kv::CanonicalPath(command.db);
-  request.access = Access::kRead;
   std::unique_ptr<kv::Store> store;
-  if (int rc = OpenDb(request, &store); rc != 0) return rc;
+  if (cluster) {
+    request.db = command.db;
+    if (int rc = OpenCluster(command.db, command.etcd_prefix, &store); rc != 0) return rc;
+  } else {
+    if (!command.etcd_prefix.empty()) return Fail("--etcd-prefix is for etcd:// sources only");
+    request.db = kv::CanonicalPath(command.db);
+    request.access = Access::kRead;
+    if (int rc = OpenDb(request, &store); rc != 0) return rc;
+  }
 
   struct Family {
     std::string name;
@@ -510,8 +555,15 @@ int RunStat(const StatCommand& command) {
     families.push_back(family);
   }
   std::vector<kv::SnapshotInfo> snapshots;
-  (void)kv::ListSnapshots(request.db, &snapshots);
-  const std::string mountpoint = kv::FindRocksfsMount(request.db);
+  std::string mountpoint;
+  if (cluster) {
+    std::vector<kv::Store::SavedSnapshot> saved;
+    (void)store->ListSavedSnapshots(&saved);
+    for (const auto& snapshot : saved) snapshots.push_back({snapshot.name, snapshot.created_ns});
+  } else {
+    (void)kv::ListSnapshots(request.db, &snapshots);
+    mountpoint = kv::FindRocksfsMount(request.db);
+  }
 
   if (command.json) {
     std::string out = "{\n  \"path\": ";
@@ -558,7 +610,7 @@ int RunStat(const StatCommand& command) {
     std::printf("  %-22s %s\n", snapshot.name.c_str(),
                 FormatTime(snapshot.created_ns / 1000000000).c_str());
   }
-  std::printf("\nrocksdb.stats:\n%s", store->StatisticsText().c_str());
+  std::printf("\n%s:\n%s", cluster ? "etcd" : "rocksdb.stats", store->StatisticsText().c_str());
   return 0;
 }
 

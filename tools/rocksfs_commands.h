@@ -31,6 +31,7 @@ struct DumpCommand {
   std::string format;  // empty: from DEST (.tsv, .ndjson, .sst; otherwise tree)
   std::string delimiter = "/";
   int32_t ttl_seconds = 0;
+  std::string etcd_prefix;  // DB is etcd://...: the mount's key prefix
 };
 
 struct SnapshotCommand {
@@ -51,6 +52,7 @@ struct BackupCommand {
 struct StatCommand {
   std::string db;
   bool json = false;
+  std::string etcd_prefix;  // DB is etcd://...: the mount's key prefix
 };
 
 int RunLoad(const LoadCommand& command);

@@ -563,6 +563,8 @@ TEST(MountOptions, HelpListsEveryOption) {
                              "threads=",
                              "max_value_size=",
                              "nometa",
+                             "prefix=",
+                             "timeout=",
                              "log_level=",
                              "log_file=",
                              "allow_other",
@@ -605,6 +607,53 @@ TEST(MountOptions, ConflictMessagesStayOneLineWhateverTheSnapshotName) {
     EXPECT_EQ(parsed.error.find('\r'), std::string::npos) << parsed.error;
     EXPECT_NE(parsed.error.find("snapshot=a\\x0Ab\\x0Dc conflict"), std::string::npos)
         << parsed.error;
+  }
+}
+
+}  // namespace
+}  // namespace rocksfs::fs
+
+namespace rocksfs::fs {
+namespace {
+
+TEST(MountOptions, ClusterSourcesTakeAPrefixAndATimeout) {
+  Parsed parsed =
+      Parse({"etcd://127.0.0.1:2379", "MNT", "-o", "prefix=app/,timeout=2.5,ro", "--ttl=30"});
+  ASSERT_EQ(parsed.status, 0) << parsed.error;
+  EXPECT_EQ(parsed.options.db_path, "etcd://127.0.0.1:2379");
+  EXPECT_EQ(parsed.options.prefix, "app/");
+  EXPECT_EQ(parsed.options.cluster_timeout, 2.5);
+  EXPECT_TRUE(parsed.options.read_only);
+  EXPECT_EQ(parsed.options.ttl_seconds, 30u);  // etcd leases
+  EXPECT_EQ(parsed.options.given, (std::vector<std::string>{"prefix", "timeout", "ro", "ttl"}));
+}
+
+TEST(MountOptions, ClusterSourcesRefuseTheEmbeddedEnginesOptions) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* message_part;
+  };
+  const Case cases[] = {
+      {{"etcd://h:1", "MNT"}, "missing -o prefix=P"},
+      {{"etcd://h:1", "MNT", "-o", "prefix="}, "missing -o prefix=P"},
+      {{"etcd://h:1", "MNT", "-o", "prefix=p,timeout=0"}, "timeout=0"},
+      {{"etcd://h:1", "MNT", "-o", "prefix=p,db_options=a=b"}, "'db_options' is for RocksDB"},
+      {{"etcd://h:1", "MNT", "-o", "prefix=p,cf_options=a=b"}, "'cf_options' is for RocksDB"},
+      {{"etcd://h:1", "MNT", "-o", "prefix=p,options_file=/x"}, "'options_file' is for RocksDB"},
+      {{"etcd://h:1", "MNT", "-o", "prefix=p,secondary"}, "'secondary' is for RocksDB"},
+      {{"etcd://h:1", "MNT", "-o", "prefix=p,catchup_ms=5"}, "'catchup_ms' is for RocksDB"},
+      {{"etcd://h:1", "MNT", "-o", "prefix=p,create"}, "'create' is for RocksDB"},
+      {{"etcd://h:1", "MNT", "-o", "prefix=p", "--db_options=x=1"}, "'db_options' is for RocksDB"},
+      {{"etcd://h:1", "MNT", "-o", "prefix=p,snapshot=s"}, "'snapshot' is for RocksDB"},
+      {{"DB", "MNT", "-o", "prefix=p"}, "'prefix' is for etcd:// sources"},
+      {{"DB", "MNT", "--timeout=3"}, "'timeout' is for etcd:// sources"},
+  };
+  for (const Case& c : cases) {
+    Parsed parsed = Parse(c.args);
+    SCOPED_TRACE(parsed.error);
+    EXPECT_NE(parsed.status, 0);
+    EXPECT_NE(parsed.error.find(c.message_part), std::string::npos);
+    EXPECT_EQ(parsed.error.find('\n'), std::string::npos);
   }
 }
 

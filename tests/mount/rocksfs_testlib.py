@@ -144,7 +144,8 @@ class Mount:
     """
 
     def __init__(self, db_path, options=(), mountpoint=None, create=False, args=()):
-        self.db = os.path.abspath(db_path)
+        # A cluster URL (etcd://...) is passed as it is.
+        self.db = db_path if "://" in db_path else os.path.abspath(db_path)
         self.options = list(options)
         if create and "create" not in self.options:
             self.options.append("create")

@@ -1,0 +1,96 @@
+"""Helpers for mounted tests on the etcd engine: a real 3-member etcd cluster
+(scripts/etcd_cluster.sh) and etcdctl.
+
+    with EtcdCluster() as cluster:
+        cluster.etcdctl("put", "app/k", "v")
+        with t.Mount(cluster.url, options=["prefix=app/"]) as m: ...
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import rocksfs_testlib as t
+
+
+def etcd_problem():
+    """Why etcd mounts cannot be tested here, or None if they can."""
+    marker = os.path.join(t.build_dir(), "etcd_engine.txt")
+    try:
+        with open(marker) as f:
+            state = f.read().strip()
+    except FileNotFoundError:
+        return "%s does not exist (configure the build with CMake)" % marker
+    if state != "built":
+        return "the etcd engine is not built (%s); scripts/setup.sh installs what it needs" % state
+    for tool in ("etcd", "etcdctl"):
+        if shutil.which(tool) is None:
+            return "%s is not installed (apt-get install etcd-server etcd-client)" % tool
+    return None
+
+
+def require_etcd():
+    """Exit 77 (ctest's SKIP_RETURN_CODE) with "SKIP: reason" when etcd tests cannot run."""
+    reason = etcd_problem() or t.fuse_problem()
+    if reason:
+        print("SKIP: %s" % reason, file=sys.stderr)
+        sys.exit(t.SKIP_EXIT_CODE)
+
+
+class EtcdCluster:
+    """Three etcd members on free 127.0.0.1 ports, started and stopped by
+    scripts/etcd_cluster.sh (which kills only the PIDs it recorded)."""
+
+    def __init__(self, flags=()):
+        self.dir = tempfile.mkdtemp(prefix="rocksfs-etcd-", dir="/tmp")
+        self.script = os.path.join(t.source_dir(), "scripts", "etcd_cluster.sh")
+        self.flags = list(flags)
+        self.endpoints = None
+
+    @property
+    def url(self):
+        return "etcd://" + self.endpoints
+
+    def start(self):
+        proc = t.run(["bash", self.script, "start", self.dir, *self.flags], timeout=60)
+        self.endpoints = proc.stdout.decode().strip()
+        return self
+
+    def stop(self):
+        t.run(["bash", self.script, "stop", self.dir], check=False, timeout=60)
+
+    def kill(self, member):
+        t.run(["bash", self.script, "kill", self.dir, str(member)], timeout=60)
+
+    def restart(self, member):
+        t.run(["bash", self.script, "restart", self.dir, str(member)], timeout=60)
+
+    def etcdctl(self, *args, input=None, check=True):
+        """Runs etcdctl against the cluster; returns its stdout (bytes)."""
+        env = dict(os.environ, ETCDCTL_API="3")
+        proc = subprocess.run(["etcdctl", "--endpoints", self.endpoints, *args], input=input,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        if check and proc.returncode != 0:
+            raise RuntimeError("etcdctl %s failed: %s" % (" ".join(args), proc.stderr.decode()))
+        return proc.stdout
+
+    def keys(self, prefix):
+        """Every key under prefix, with the prefix, as bytes (etcdctl's hex
+        output, so any byte survives)."""
+        out = self.etcdctl("get", "--prefix", prefix, "--keys-only", "--hex")
+        keys = []
+        for line in out.split(b"\n"):
+            if line.strip():
+                keys.append(bytes.fromhex(line.decode().replace("\\x", "")))
+        return keys
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if not os.environ.get("ROCKSFS_KEEP_LOGS"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
