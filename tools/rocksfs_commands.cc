@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -33,11 +34,15 @@ using kv::Status;
 
 constexpr std::string_view kMetaPrefix = "rocksfs.meta";
 
-template <typename... Args>
-int Fail(const char* format, Args... args) {
-  std::fprintf(stderr, "rocksfs: ");
-  std::fprintf(stderr, format, args...);
-  std::fprintf(stderr, "\n");
+// Prints "rocksfs: " and the printf-formatted message on one line to
+// stderr; returns the exit status 1. The compiler checks the format.
+[[gnu::format(printf, 1, 2)]] int Fail(const char* format, ...) {
+  std::fputs("rocksfs: ", stderr);
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(stderr, format, args);
+  va_end(args);
+  std::fputc('\n', stderr);
   return 1;
 }
 
