@@ -156,6 +156,23 @@ class FuseDaemon:
     def pid(self):
         return self.proc.pid if self.proc else None
 
+    def _start(self, argv, what, preexec_fn=None):
+        """Starts argv (logging to self.log_path) and waits up to 60 s for
+        self.mountpoint to be mounted; `what` names it in errors."""
+        with open(self.log_path, "a") as log_file:
+            self.proc = subprocess.Popen(PLACEMENT["daemon"] + argv, stdout=log_file,
+                                         stderr=log_file, start_new_session=True,
+                                         preexec_fn=preexec_fn)
+        deadline = time.time() + 60
+        while not mounted(self.mountpoint):
+            if self.proc.poll() is not None:
+                raise BenchError("%s exited with %d (log: %s)" %
+                                 (what, self.proc.returncode, self.log_path))
+            if time.time() > deadline:
+                self.kill()
+                raise BenchError("%s did not mount in 60 s" % what)
+            time.sleep(0.02)
+
     def umount(self):
         if self.proc is None:
             return
@@ -196,20 +213,8 @@ class RocksfsMount(FuseDaemon):
     def mount(self, read_only=False):
         os.makedirs(self.mountpoint, exist_ok=True)
         options = list(self.options) + (["ro"] if read_only else ["create"])
-        with open(self.log_path, "a") as log_file:
-            self.proc = subprocess.Popen(
-                PLACEMENT["daemon"] +
-                [self.binary, self.db, self.mountpoint, "-f", "-o", ",".join(options)],
-                stdout=log_file, stderr=log_file, start_new_session=True)
-        deadline = time.time() + 60
-        while not mounted(self.mountpoint):
-            if self.proc.poll() is not None:
-                raise BenchError("mount.rocksfs %s exited with %d (log: %s)" %
-                                 (self.db, self.proc.returncode, self.log_path))
-            if time.time() > deadline:
-                self.kill()
-                raise BenchError("mount.rocksfs %s did not mount in 60 s" % self.db)
-            time.sleep(0.02)
+        self._start([self.binary, self.db, self.mountpoint, "-f", "-o", ",".join(options)],
+                    "mount.rocksfs " + self.db)
         self.stats_overhead = self._measure_overhead()
 
     def stats(self):
@@ -302,21 +307,8 @@ class PassthroughMount(FuseDaemon):
     def mount(self, read_only=False):
         os.makedirs(self.mountpoint, exist_ok=True)
         options = ["source=" + self.source] + list(self.options) + (["ro"] if read_only else [])
-        with open(self.log_path, "a") as log_file:
-            self.proc = subprocess.Popen(
-                PLACEMENT["daemon"] +
-                [self.binary, "-f", "-o", ",".join(options), self.mountpoint],
-                stdout=log_file, stderr=log_file, start_new_session=True,
-                preexec_fn=raise_open_file_limit)
-        deadline = time.time() + 60
-        while not mounted(self.mountpoint):
-            if self.proc.poll() is not None:
-                raise BenchError("passthrough_ll %s exited with %d (log: %s)" %
-                                 (self.source, self.proc.returncode, self.log_path))
-            if time.time() > deadline:
-                self.kill()
-                raise BenchError("passthrough_ll %s did not mount in 60 s" % self.source)
-            time.sleep(0.02)
+        self._start([self.binary, "-f", "-o", ",".join(options), self.mountpoint],
+                    "passthrough_ll " + self.source, preexec_fn=raise_open_file_limit)
 
 
 def subtract(after, before, overhead):

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unittest
 
 import rocksfs_testlib as t
 
@@ -37,6 +38,16 @@ def require_etcd():
     if reason:
         print("SKIP: %s" % reason, file=sys.stderr)
         sys.exit(t.SKIP_EXIT_CODE)
+
+
+def skip_unless_etcd():
+    """In setUpModule: skips the module's tests (unittest.SkipTest) with the
+    reason when FUSE, the mount binary or the etcd engine is missing."""
+    t.skip_unless_fuse()
+    t.mount_binary()
+    reason = etcd_problem()
+    if reason:
+        raise unittest.SkipTest(reason)
 
 
 class EtcdCluster:
@@ -89,8 +100,12 @@ class EtcdCluster:
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
+    def close(self):
+        """Stops the members and removes their data (kept with ROCKSFS_KEEP_LOGS)."""
         self.stop()
         if not os.environ.get("ROCKSFS_KEEP_LOGS"):
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __exit__(self, *exc):
+        self.close()
         return False

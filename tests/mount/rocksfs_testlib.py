@@ -297,6 +297,16 @@ class Mount:
 
 # --- ldb (Debian's RocksDB tool) ---------------------------------------------
 
+def fnv1a64(data):
+    """64-bit FNV-1a of bytes: rocksfs's name hash (fs/path_codec.h) and
+    rocksfs_fsx's content digest."""
+    h = 0xCBF29CE484222325
+    for b in data:
+        h ^= b
+        h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
 def parse_counters(text):
     """The rocksfs counters ("name value" lines before "# RocksDB") of the
     text of /.rocksfs/stats."""

@@ -20,17 +20,13 @@ OPS = int(os.environ.get("ROCKSFS_ETCD_FSX_OPS", "1000"))
 
 def setUpModule():
     global CLUSTER
-    t.skip_unless_fuse()
-    t.mount_binary()
-    reason = e.etcd_problem()
-    if reason:
-        raise unittest.SkipTest(reason)
+    e.skip_unless_etcd()
     CLUSTER = e.EtcdCluster().start()
 
 
 def tearDownModule():
     if CLUSTER is not None:
-        CLUSTER.__exit__(None, None, None)
+        CLUSTER.close()
 
 
 class EtcdConformanceTest(t.TempDirTestCase):
@@ -79,15 +75,7 @@ class EtcdConformanceTest(t.TempDirTestCase):
                     with open(fresh.path("%s/%s" % (name, fname)), "rb") as g:
                         data = g.read()
                     self.assertEqual(len(data), int(size), fname)
-                    self.assertEqual("%016X" % fnv1a64(data), digest, fname)
-
-
-def fnv1a64(data):
-    h = 0xCBF29CE484222325
-    for b in data:
-        h ^= b
-        h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
+                    self.assertEqual("%016X" % t.fnv1a64(data), digest, fname)
 
 
 if __name__ == "__main__":

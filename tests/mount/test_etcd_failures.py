@@ -9,7 +9,6 @@ cluster (the NOSPACE alarm) with ENOSPC; nothing is ever half applied."""
 import errno
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -22,21 +21,10 @@ import etcd_testlib as e  # noqa: E402
 
 
 def setUpModule():
-    t.skip_unless_fuse()
-    t.mount_binary()
-    reason = e.etcd_problem()
-    if reason:
-        raise unittest.SkipTest(reason)
+    e.skip_unless_etcd()
 
 
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
+read, write = t.read_file, t.write_file
 
 
 def leader_index(cluster):

@@ -28,29 +28,16 @@ CLUSTER = None
 
 def setUpModule():
     global CLUSTER
-    t.skip_unless_fuse()
-    t.mount_binary()
-    reason = e.etcd_problem()
-    if reason:
-        raise unittest.SkipTest(reason)
+    e.skip_unless_etcd()
     CLUSTER = e.EtcdCluster().start()
 
 
 def tearDownModule():
     if CLUSTER is not None:
-        CLUSTER.stop()
-        if not os.environ.get("ROCKSFS_KEEP_LOGS"):
-            shutil.rmtree(CLUSTER.dir, ignore_errors=True)
+        CLUSTER.close()
 
 
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
+read, write = t.read_file, t.write_file
 
 
 def tree(root):

@@ -121,7 +121,7 @@ class FsxTest(t.TempDirTestCase):
                         key = ("%s-p%d/%s" % (name, i, fname)).encode()
                         self.assertIn(key, scanned)
                         self.assertEqual(len(scanned[key]), int(size), key)
-                        self.assertEqual("%016X" % fnv1a64(scanned[key]), digest, key)
+                        self.assertEqual("%016X" % t.fnv1a64(scanned[key]), digest, key)
 
         # The exerciser itself: the same seeds on a local directory.
         with tempfile.TemporaryDirectory(prefix="rocksfs-fsx-local-") as local:
@@ -132,13 +132,6 @@ class FsxTest(t.TempDirTestCase):
                     os.mkdir(d)
                     runs.append(["--seed", str(seed), "--ops", str(OPS), *flags, d])
             self.check(run_parallel(runs), "a local directory")
-
-
-def fnv1a64(data):
-    h = 0xcbf29ce484222325
-    for b in data:
-        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
 
 
 if __name__ == "__main__":

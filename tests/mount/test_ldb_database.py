@@ -63,14 +63,6 @@ UPPER_HEX = b"0123456789ABCDEF"
 Decoded = collections.namedtuple("Decoded", "name component dir_value hashed hash")
 
 
-def fnv1a64(data):
-    h = 0xcbf29ce484222325
-    for b in data:
-        h ^= b
-        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
 def decode_name(name):
     """Decoded(name, component, dir_value, hashed, hash) of one directory
     entry name. For a hashed name, component is only the prefix before "%{#".
@@ -145,7 +137,7 @@ def encode_name(component, dir_value, at_root):
         return _render(units) + suffix
     limit = NAME_MAX - len(b"%{#0123456789ABCDEF}") - len(suffix)
     k = max(k for k in range(len(units) + 1) if len(_render(units[:k])) <= limit)
-    return _render(units[:k]) + b"%%{#%016X}" % fnv1a64(component) + suffix
+    return _render(units[:k]) + b"%%{#%016X}" % t.fnv1a64(component) + suffix
 
 
 write, read = t.write_file, t.read_file
@@ -201,7 +193,7 @@ def walk_mount(test, root):
             full = value_parts[i]
             test.assertTrue(full.startswith(d.component),
                             "%r: hashed prefix %r does not fit %r" % (path, d.component, full))
-            test.assertEqual(fnv1a64(full), d.hash, "%r: hash of %r" % (path, full))
+            test.assertEqual(t.fnv1a64(full), d.hash, "%r: hash of %r" % (path, full))
             test.assertEqual(encode_name(full, d.dir_value, i == 0), d.name,
                              "%r: not the model's hashed name for %r" % (path, full))
             parts.append(full)
