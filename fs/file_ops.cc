@@ -68,6 +68,11 @@ int Filesystem::LoadLocked(OpenFile& file, const NodeInfo& info) {
   return 0;
 }
 
+bool Filesystem::KeepPagesOf(NodeId node, uint64_t version) {
+  uint64_t cached = inodes_.SwapPageVersion(node, version);
+  return version != 0 && version == cached;
+}
+
 bool Filesystem::ApplyOpenFile(NodeId node, struct stat* st) {
   std::shared_ptr<OpenFile> file = FindOpenFile(node);
   if (!file) return false;
@@ -135,6 +140,8 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
   inodes_.OpenHandle(node);
   int err = 0;
   LinkedCommit linked;
+  bool keep_cache = !options_.secondary;
+  bool stale_attrs = false;
   {
     OpenFile& file = *handle->file;
     std::unique_lock lock(file.mutex);
@@ -146,6 +153,13 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
       if (!inodes_.Get(node, &info)) err = ENOENT;
       else if (info.detached) err = ESTALE;
       else err = LoadLocked(file, info);
+      if (!err && options_.secondary) {
+        uint64_t version = file.value.version();
+        keep_cache = KeepPagesOf(node, version);
+        stale_attrs = !keep_cache && version != 0;
+      }
+    } else if (options_.secondary && !view->read_only) {
+      keep_cache = true;  // the kernel's pages are those of the open file here
     }
     if (!err && truncate) {
       file.Mutable().clear();
@@ -154,12 +168,16 @@ int Filesystem::Open(NodeId node, int flags, OpenResult* out) {
     }
   }
   NotifyLinked(linked);
+  // The kernel may hold the size of another version (from a lookup or stat
+  // within the attribute timeout): a read would stop there. Dropped outside
+  // file.mutex, which writing back dirty pages would need.
+  if (stale_attrs && kernel_cache_) kernel_cache_->InvalidateInode(node);
   if (err) {
     ReleaseOpenFile(handle->file, writable);
     inodes_.CloseHandle(node);
     return err;
   }
-  out->keep_cache = !options_.secondary;  // a secondary's data changes under us
+  out->keep_cache = keep_cache;
   out->noflush = !writable;
   out->direct_io = false;
   out->fh = ToFh(handle.release());

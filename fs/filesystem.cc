@@ -76,6 +76,7 @@ Filesystem::Filesystem(kv::Store* store, FilesystemOptions options)
       read_only_(store->read_only()) {}
 
 Filesystem::~Filesystem() {
+  StopFollowingChanges();
   {
     std::lock_guard lock(follower_mutex_);
     follower_stop_ = true;

@@ -292,6 +292,17 @@ class Filesystem {
   // thread of its own until the Filesystem is destroyed.
   void FollowPrimary(uint32_t period_ms);
 
+  // Shared stores (etcd): follows the changes other clients make
+  // (kv::Store::WatchChanges) and drops what the kernel caches of the names,
+  // attributes, pages and listings they touch, through the KernelCache,
+  // which must be set before and stay set until StopFollowingChanges. Only
+  // the mounted tree is followed (not /.rocksfs/cf/NAME views). Errors:
+  // an errno with a one-line *error when the watch cannot start.
+  [[nodiscard]] int FollowChanges(std::string* error);
+  // Stops following (waits for an invalidation in progress). Idempotent;
+  // the destructor calls it too.
+  void StopFollowingChanges();
+
   // Opaque to users; defined in fs/filesystem_internal.h.
   struct OpenFile;
   struct FileHandle;
@@ -392,6 +403,11 @@ class Filesystem {
   std::shared_ptr<OpenFile> FindOpenFile(NodeId node);
   // Reads the committed value on first use. REQUIRES: file.mutex held alone.
   int LoadLocked(OpenFile& file, const NodeInfo& info);
+  // Shared stores: whether the kernel may keep the pages it caches of `node`
+  // at an open that loaded the value of store version `version`
+  // (kv::Value::version): only if they are of that same version. Records
+  // `version` as the one the kernel will cache.
+  bool KeepPagesOf(NodeId node, uint64_t version);
   // Shows an open file's size and pending times in `st`, if it is open;
   // returns whether it was.
   bool ApplyOpenFile(NodeId node, struct stat* st);
@@ -490,6 +506,14 @@ class Filesystem {
   std::mutex detached_mutex_;
   std::unordered_map<NodeId, Metadata> detached_meta_;
   std::atomic<bool> any_detached_{false};
+
+  // FollowChanges (fs/remote_changes.cc).
+  struct ChangeFollower;
+  friend struct ChangeFollower;
+  void ForgetCachedKey(kv::ColumnFamily* cf, std::string_view key);
+  void ForgetAllCached();
+  std::unique_ptr<ChangeFollower> change_follower_;
+  std::unique_ptr<kv::ChangeWatch> change_watch_;
 
   std::thread follower_;
   std::mutex follower_mutex_;

@@ -117,6 +117,14 @@ struct Filesystem::Child {
   }
 };
 
+// Hands a shared store's change reports to the Filesystem (FollowChanges).
+struct Filesystem::ChangeFollower final : kv::ChangeListener {
+  explicit ChangeFollower(Filesystem* fs) : fs(fs) {}
+  void OnChange(kv::ColumnFamily* cf, std::string_view key) override { fs->ForgetCachedKey(cf, key); }
+  void OnChangesLost() override { fs->ForgetAllCached(); }
+  Filesystem* const fs;
+};
+
 // The fh values handed to the kernel are handle addresses, as in libfuse's
 // passthrough_hp.cc.
 inline Filesystem::FileHandle* FileHandleFrom(uint64_t fh) {

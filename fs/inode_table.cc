@@ -1,6 +1,7 @@
 #include "fs/inode_table.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace rocksfs::fs {
@@ -160,7 +161,17 @@ void InodeTable::OpenHandle(NodeId id) {
 
 void InodeTable::NoteCommit(NodeId id, uint64_t generation) {
   std::lock_guard lock(mutex_);
-  if (auto it = nodes_.find(id); it != nodes_.end()) it->second->last_commit = generation;
+  if (auto it = nodes_.find(id); it != nodes_.end()) {
+    it->second->last_commit = generation;
+    it->second->page_version = 0;
+  }
+}
+
+uint64_t InodeTable::SwapPageVersion(NodeId id, uint64_t version) {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return 0;
+  return std::exchange(it->second->page_version, version);
 }
 
 std::shared_ptr<DirPositions> InodeTable::PositionsOf(NodeId id) {
@@ -226,6 +237,21 @@ void InodeTable::DetachNode(NodeId id) {
 size_t InodeTable::size() const {
   std::lock_guard lock(mutex_);
   return nodes_.size();
+}
+
+std::vector<NodeInfo> InodeTable::MainViewNodes() const {
+  std::lock_guard lock(mutex_);
+  std::vector<NodeInfo> out;
+  for (const auto& [id, node] : nodes_) {
+    if (node->detached || node->view != kMainView || node->control != Control::kNone) continue;
+    NodeInfo info;
+    info.id = id;
+    info.parent = node->parent;
+    info.kind = node->kind;
+    info.component = node->component;
+    out.push_back(std::move(info));
+  }
+  return out;
 }
 
 }  // namespace rocksfs::fs

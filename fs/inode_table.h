@@ -93,8 +93,14 @@ class InodeTable {
   void CloseHandle(NodeId id);
   // The commit generation (Filesystem's counter) of the node's latest
   // commit, 0 if none: attributes read from the store before it are stale.
+  // It also forgets the node's page version (below): the kernel's pages
+  // now hold bytes this mount wrote, of no known version.
   void NoteCommit(NodeId id, uint64_t generation);
   uint64_t LastCommit(NodeId id) const;
+  // The store's version (kv::Value::version) of the value whose pages the
+  // kernel may cache for the node, 0 if unknown: sets `version` and returns
+  // the one before (0 for an unknown node).
+  uint64_t SwapPageVersion(NodeId id, uint64_t version);
   // The directory offsets of node `id`, shared by all its handles and kept
   // as long as the node lives (the kernel's readdir cache may hold them that
   // long). Created on first use; nullptr if the node is unknown.
@@ -109,6 +115,9 @@ class InodeTable {
   void DetachNode(NodeId id);
 
   size_t size() const;
+  // Every attached node of the main view that holds a key (not /.rocksfs,
+  // not other views), with `key` left empty. For dropping every cached name.
+  std::vector<NodeInfo> MainViewNodes() const;
 
  private:
   struct Node {
@@ -120,6 +129,7 @@ class InodeTable {
     uint32_t handles = 0;
     uint32_t children = 0;  // live nodes whose parent this is
     uint64_t last_commit = 0;
+    uint64_t page_version = 0;
     std::shared_ptr<DirPositions> positions;  // directories that were listed
     bool detached = false;
     ViewId view = kMainView;

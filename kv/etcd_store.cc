@@ -1,13 +1,16 @@
 #include "kv/etcd_store.h"
 
 #include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
@@ -172,7 +175,8 @@ class EtcdStore final : public Store {
     for (const std::string& endpoint : options_.endpoints) {
       auto channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
       members_.push_back(Member{endpoint, pb::KV::NewStub(channel),
-                                pb::Maintenance::NewStub(channel), pb::Lease::NewStub(channel)});
+                                pb::Maintenance::NewStub(channel), pb::Lease::NewStub(channel),
+                                pb::Watch::NewStub(channel)});
     }
   }
 
@@ -277,7 +281,8 @@ class EtcdStore final : public Store {
     if (Status s = Range("get", request, response.get()); !s.ok()) return s;
     if (response->kvs_size() == 0) return Status::NotFound();
     std::string_view data = response->kvs(0).value();
-    *value = Value(data, std::move(response));
+    auto version = static_cast<uint64_t>(response->kvs(0).mod_revision());
+    *value = Value(data, std::move(response), version);
     return Status::Ok();
   }
 
@@ -414,6 +419,86 @@ class EtcdStore final : public Store {
     return out;
   }
 
+  Status WatchChanges(ChangeListener* listener, std::unique_ptr<ChangeWatch>* watch) override;
+
+  // ---- For the watch (EtcdWatch).
+
+  size_t member_count() const { return members_.size(); }
+  size_t current_member() const { return current_.load(std::memory_order_relaxed); }
+  pb::Watch::Stub* WatchStub(size_t member) { return members_[member].watch.get(); }
+
+  // The etcd key ranges [begin, end) that hold what a mount shows: the
+  // user's prefix, and the column families under the reserved prefix.
+  std::vector<std::pair<std::string, std::string>> WatchedRanges() const {
+    std::string cfs = reserved_ + std::string("cf\0", 3);
+    return {{default_cf_->prefix, default_cf_->end}, {cfs, PrefixSuccessor(cfs)}};
+  }
+
+  // The column family handle and key that etcd key `etcd_key` stands for;
+  // null when it is in no column family this store has a handle for.
+  ColumnFamily* Locate(std::string_view etcd_key, std::string_view* key) {
+    if (etcd_key.substr(0, options_.prefix.size()) == options_.prefix) {
+      *key = etcd_key.substr(options_.prefix.size());
+      return DefaultColumnFamily();
+    }
+    std::lock_guard lock(cf_mutex_);
+    for (auto& [name, cf] : column_families_) {
+      if (!cf->dropped.load() && etcd_key.substr(0, cf->prefix.size()) == cf->prefix) {
+        *key = etcd_key.substr(cf->prefix.size());
+        return Handle(cf.get());
+      }
+    }
+    return nullptr;
+  }
+
+  // The current revision of the cluster (a linearizable read).
+  Status CurrentRevision(int64_t* revision) {
+    pb::RangeRequest request;
+    request.set_key(registry_);
+    request.set_count_only(true);
+    pb::RangeResponse response;
+    if (Status s = Range("revision", request, &response); !s.ok()) return s;
+    *revision = response.header().revision();
+    return Status::Ok();
+  }
+
+  // Revisions of this store's own txns, so that the watch skips them. A
+  // watch event can arrive before the txn's own answer: IsOwnRevision first
+  // waits (up to kOwnTxnWait) for the txns in flight when it is called.
+  // Each watch reports revisions in increasing order, but two watches of
+  // one stream interleave: the watch forgets revisions below the lowest
+  // that every one of its watches has passed (kOwnRevisionsKept bounds what
+  // is kept while one of them reports nothing).
+  uint64_t BeginOwnTxn() {
+    std::lock_guard lock(own_mutex_);
+    uint64_t id = next_txn_id_++;
+    in_flight_.insert(id);
+    return id;
+  }
+  void EndOwnTxn(uint64_t id, int64_t revision) {
+    {
+      std::lock_guard lock(own_mutex_);
+      in_flight_.erase(id);
+      if (revision > 0) own_revisions_.insert(revision);
+      if (own_revisions_.size() > kOwnRevisionsKept) own_revisions_.erase(own_revisions_.begin());
+    }
+    own_cv_.notify_all();
+  }
+  bool IsOwnRevision(int64_t revision) {
+    std::unique_lock lock(own_mutex_);
+    const uint64_t issued = next_txn_id_;
+    own_cv_.wait_for(lock, kOwnTxnWait, [&] {
+      return own_revisions_.count(revision) > 0 || in_flight_.empty() ||
+             *in_flight_.begin() >= issued;
+    });
+    return own_revisions_.count(revision) > 0;
+  }
+  // Every watch has reported all revisions below `revision`.
+  void ForgetOwnRevisionsBefore(int64_t revision) {
+    std::lock_guard lock(own_mutex_);
+    own_revisions_.erase(own_revisions_.begin(), own_revisions_.lower_bound(revision));
+  }
+
   // ---- For the iterator and Write.
 
   Status Range(std::string_view what, const pb::RangeRequest& request,
@@ -426,9 +511,11 @@ class EtcdStore final : public Store {
 
   Status Txn(std::string_view what, const pb::TxnRequest& request, pb::TxnResponse* response) {
     txns_.fetch_add(1, std::memory_order_relaxed);
+    uint64_t id = BeginOwnTxn();
     Status s = Call(what, [&](Member& m, grpc::ClientContext* context) {
       return m.kv->Txn(context, request, response);
     });
+    EndOwnTxn(id, s.ok() && response->succeeded() ? response->header().revision() : 0);
     if (s.ok() && !response->succeeded()) compare_failures_.fetch_add(1, std::memory_order_relaxed);
     return s;
   }
@@ -465,6 +552,7 @@ class EtcdStore final : public Store {
     std::unique_ptr<pb::KV::Stub> kv;
     std::unique_ptr<pb::Maintenance::Stub> maintenance;
     std::unique_ptr<pb::Lease::Stub> lease;
+    std::unique_ptr<pb::Watch::Stub> watch;
   };
 
   // The lease for puts made now (options_.ttl_seconds > 0): the one granted
@@ -579,6 +667,14 @@ class EtcdStore final : public Store {
   std::mutex lease_mutex_;
   int64_t lease_id_ = 0;
   Clock::time_point lease_granted_;
+
+  static constexpr size_t kOwnRevisionsKept = 65536;
+  static constexpr auto kOwnTxnWait = std::chrono::seconds(1);
+  std::mutex own_mutex_;
+  std::condition_variable own_cv_;
+  uint64_t next_txn_id_ = 1;
+  std::set<uint64_t> in_flight_;
+  std::set<int64_t> own_revisions_;
 
   std::atomic<uint64_t> ranges_{0};
   std::atomic<uint64_t> txns_{0};
@@ -696,6 +792,117 @@ Status EtcdStore::Write(const WriteOptions& options, const Batch& batch) {
     return s;
   }
   if (!response.succeeded()) return Status::ConditionFailed();
+  return Status::Ok();
+}
+
+// ---- Watch --------------------------------------------------------------------
+
+// Follows the store's ranges with one etcd Watch stream (a watch per range)
+// on one member at a time, from the revision after the last one it saw, and
+// reports other clients' changes. When the stream ends (member gone,
+// canceled), it opens a new one on the next member after kRoundPause and
+// resumes at that revision; if the cluster compacted past it, it reports
+// OnChangesLost and resumes at the oldest revision left.
+class EtcdWatch final : public ChangeWatch {
+ public:
+  EtcdWatch(EtcdStore* store, ChangeListener* listener, int64_t start_revision)
+      : store_(store), listener_(listener), next_revision_(start_revision) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~EtcdWatch() override {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+      if (context_) context_->TryCancel();
+    }
+    stop_cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    size_t member = store_->current_member();
+    while (true) {
+      grpc::ClientContext context;
+      // A member that loses its leader ends the stream (etcd's
+      // "hasleader" metadata), instead of staying silent while the others
+      // go on.
+      context.AddMetadata("hasleader", "true");
+      {
+        std::lock_guard lock(mutex_);
+        if (stop_) return;
+        context_ = &context;
+      }
+      Follow(member, &context);
+      {
+        std::unique_lock lock(mutex_);
+        context_ = nullptr;
+        if (stop_cv_.wait_for(lock, kRoundPause, [this] { return stop_; })) return;
+      }
+      member = (member + 1) % store_->member_count();
+    }
+  }
+
+  // Reads one stream until it ends.
+  void Follow(size_t member, grpc::ClientContext* context) {
+    auto stream = store_->WatchStub(member)->Watch(context);
+    for (const auto& [begin, end] : store_->WatchedRanges()) {
+      pb::WatchRequest request;
+      pb::WatchCreateRequest* create = request.mutable_create_request();
+      create->set_key(begin);
+      create->set_range_end(end.empty() ? kToTheEnd : end);
+      create->set_start_revision(next_revision_);
+      if (!stream->Write(request)) break;
+    }
+    // The revision each watch (by watch id) has passed.
+    std::map<int64_t, int64_t> passed;
+    pb::WatchResponse response;
+    while (stream->Read(&response)) {
+      if (response.created()) passed[response.watch_id()] = next_revision_;
+      if (response.compact_revision() > 0) {
+        spdlog::warn("etcd watch: revision {} was compacted; dropping every cached name",
+                     next_revision_);
+        next_revision_ = response.compact_revision();
+        listener_->OnChangesLost();
+        context->TryCancel();  // a new stream from the oldest revision left
+        break;
+      }
+      for (const auto& event : response.events()) {
+        int64_t revision = event.kv().mod_revision();
+        next_revision_ = std::max(next_revision_, revision + 1);
+        passed[response.watch_id()] = revision;
+        if (store_->IsOwnRevision(revision)) continue;
+        std::string_view key;
+        if (ColumnFamily* cf = store_->Locate(event.kv().key(), &key)) listener_->OnChange(cf, key);
+      }
+      if (!passed.empty()) {
+        int64_t lowest = passed.begin()->second;
+        for (const auto& [id, revision] : passed) lowest = std::min(lowest, revision);
+        store_->ForgetOwnRevisionsBefore(lowest);
+      }
+    }
+    grpc::Status status = stream->Finish();
+    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+      spdlog::info("etcd watch on member {} ended ({}); resuming at revision {} on the next",
+                   member, status.error_message(), next_revision_);
+    }
+  }
+
+  EtcdStore* const store_;
+  ChangeListener* const listener_;
+  int64_t next_revision_;  // only the watch thread touches it
+  std::mutex mutex_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  grpc::ClientContext* context_ = nullptr;  // the stream being read
+  std::thread thread_;
+};
+
+Status EtcdStore::WatchChanges(ChangeListener* listener, std::unique_ptr<ChangeWatch>* watch) {
+  int64_t revision = 0;
+  if (Status s = CurrentRevision(&revision); !s.ok()) return s;
+  *watch = std::make_unique<EtcdWatch>(this, listener, revision + 1);
   return Status::Ok();
 }
 

@@ -34,6 +34,14 @@
 //   - Every read is linearizable (etcd's default, a ReadIndex round trip to
 //     the leader), so a read sees every write acknowledged before it
 //     started, on any member and from any client: close-to-open across hosts.
+//   - Get's Value::version is the key's mod_revision.
+//   - WatchChanges: one etcd Watch stream (a watch on P and one on R's
+//     column families) from the revision after the call, on one member at a
+//     time; when the member fails or loses its leader ("hasleader"), a new
+//     stream on the next member resumes at the revision after the last
+//     event seen. If the cluster compacted past it, the listener gets
+//     OnChangesLost and the watch resumes at the oldest revision left.
+//     Events at the revision of one of this store's own txns are skipped.
 //   - SyncWal: nothing to do; etcd acknowledges a txn once a quorum of
 //     members has it in its fsync'd log.
 //

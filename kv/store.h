@@ -34,11 +34,15 @@ class ColumnFamily;
 class Value {
  public:
   Value() = default;
-  Value(std::string_view data, std::shared_ptr<const void> owner)
-      : data_(data), owner_(std::move(owner)) {}
+  Value(std::string_view data, std::shared_ptr<const void> owner, uint64_t version = 0)
+      : data_(data), owner_(std::move(owner)), version_(version) {}
 
   std::string_view view() const { return data_; }
   size_t size() const { return data_.size(); }
+  // The engine's stamp of this version of the key: it changes whenever the
+  // key is written (etcd: the key's mod_revision). 0 where the engine keeps
+  // none (RocksDB); Sub and Copy give 0.
+  uint64_t version() const { return version_; }
   // The bytes [offset, offset + n) (clipped to the value), sharing the owner.
   Value Sub(size_t offset, size_t n) const {
     if (offset > data_.size()) offset = data_.size();
@@ -50,11 +54,16 @@ class Value {
     std::string_view view(*owner);
     return Value(view, std::move(owner));
   }
-  void Reset() { data_ = {}; owner_.reset(); }
+  void Reset() {
+    data_ = {};
+    owner_.reset();
+    version_ = 0;
+  }
 
  private:
   std::string_view data_;
   std::shared_ptr<const void> owner_;
+  uint64_t version_ = 0;
 };
 
 // A consistent point-in-time view of the whole store. Reads that name it see
@@ -163,6 +172,27 @@ struct Usage {
   uint64_t total_sst_bytes = 0;  // on-disk bytes of all SST files
 };
 
+// Receives the changes other clients make to a store (another host's mount
+// of the same etcd prefix), so that caches can follow them. Called from the
+// store's own watch thread, one call at a time.
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  // `key` of column family `cf` was put or deleted by another client. Keys
+  // of column families this store has no handle for are not reported.
+  virtual void OnChange(ColumnFamily* cf, std::string_view key) = 0;
+  // Changes may have been missed (the engine discarded the history the watch
+  // had to resume from): everything cached may be stale.
+  virtual void OnChangesLost() = 0;
+};
+
+// A running watch (Store::WatchChanges). Destroying it stops the watch and
+// waits for a call to the listener in progress to return.
+class ChangeWatch {
+ public:
+  virtual ~ChangeWatch() = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -211,6 +241,16 @@ class Store {
   // kNotSupported for every other kind of store (the default).
   virtual Status TryCatchUpWithPrimary() {
     return Status::NotSupported("this store does not follow a primary");
+  }
+
+  // For a store that other clients write at the same time (etcd): reports
+  // every change they make from now on to `listener` (which must outlive
+  // *watch), on a thread of the store's own, until *watch is destroyed.
+  // Changes this Store makes itself are not reported. A watch that loses
+  // its server reconnects by itself and resumes where it stopped. Errors:
+  // kNotSupported for stores that no other client writes (the default).
+  virtual Status WatchChanges(ChangeListener* listener, std::unique_ptr<ChangeWatch>* watch) {
+    return Status::NotSupported("no other client writes this store");
   }
 
   // ---- Administration: bulk loads, checkpoints, backups (the rocksfs tool,

@@ -252,10 +252,14 @@ int Serve(const MountOptions& options, Reporter* reporter) {
 }
 
 // A cluster (etcd://): other hosts change keys behind this kernel's back.
-// Until cached names and attributes follow a watch (issue 14, not done),
-// the kernel caches nothing unless told to (attr_timeout=, entry_timeout=),
-// and every open reads the value again with a linearizable read, so an open
-// sees every change whose close returned before it (close-to-open).
+// Every open reads the value with a linearizable read, so an open sees every
+// change whose close returned before it (close-to-open); the kernel keeps
+// its pages only while the value's mod_revision is unchanged. Cached names
+// and attributes follow a watch of the prefix (Filesystem::FollowChanges),
+// and expire after kClusterCacheSeconds for what a watch cannot tell (a
+// directory whose last key went, a watch between members).
+constexpr double kClusterCacheSeconds = 1.0;
+
 int ServeCluster(const MountOptions& options, Reporter* reporter) {
   std::unique_ptr<rocksfs::kv::Store> store;
   std::string error = OpenCluster(options, &store);
@@ -272,8 +276,8 @@ int ServeCluster(const MountOptions& options, Reporter* reporter) {
         rocksfs::fs::MetaColumnFamilyName(options.column_family), true, &meta);
     if (!s.ok()) return Fail(reporter, "cannot create the metadata column family: " + s.ToString());
   }
-  if (!given("attr_timeout")) shared.attr_timeout = 0;
-  if (!given("entry_timeout")) shared.entry_timeout = 0;
+  if (!given("attr_timeout")) shared.attr_timeout = kClusterCacheSeconds;
+  if (!given("entry_timeout")) shared.entry_timeout = kClusterCacheSeconds;
   // Stored snapshots are revisions the store records (/.rocksfs/snapshots).
   rocksfs::fs::EngineSnapshots snapshots(store.get());
   int rc = ServeStore(shared, store.get(), &snapshots, true, reporter);
@@ -331,9 +335,11 @@ int ServeStore(const MountOptions& options, rocksfs::kv::Store* store,
   if (rocksfs::fs::FuseSession::Mount(fs.get(), fuse, &session, &error) != 0) {
     return Fail(reporter, error);
   }
+  if (shared && fs->FollowChanges(&error) != 0) return Fail(reporter, error);
   spdlog::info("mounted {} at {}{}", db_path, fuse.mountpoint, fs->read_only() ? " (read-only)" : "");
   reporter->Ok();
   int rc = session->Run();
+  fs->StopFollowingChanges();  // it invalidates through the session
   session.reset();  // unmount before the DB closes
   fs.reset();
   spdlog::info("unmounted {}", fuse.mountpoint);

@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
-#include <thread>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/kv/etcd_test_util.h"
@@ -374,6 +377,85 @@ TEST_F(EtcdStoreTest, ColumnFamiliesAreSeparateAndDroppable) {
   // Its keys are gone from etcd, the default's stay.
   EXPECT_EQ(cluster_->Etcdctl("get '' --from-key --keys-only | grep -c 'in extra'"), "0\n");
   EXPECT_EQ(Read("x"), "in default");
+}
+
+// Collects what a watch reports.
+class Recorder final : public ChangeListener {
+ public:
+  void OnChange(ColumnFamily* cf, std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    changes_.push_back(std::string(cf ? "cf:" : "?:") + std::string(key));
+    cfs_.push_back(cf);
+  }
+  void OnChangesLost() override { lost_++; }
+  // Waits up to 5 s for `n` changes; returns what came.
+  std::vector<std::string> WaitFor(size_t n) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard lock(mutex_);
+        if (changes_.size() >= n) return changes_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::lock_guard lock(mutex_);
+    return changes_;
+  }
+  std::vector<ColumnFamily*> cfs() {
+    std::lock_guard lock(mutex_);
+    return cfs_;
+  }
+  std::atomic<int> lost_{0};
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> changes_;
+  std::vector<ColumnFamily*> cfs_;
+};
+
+TEST_F(EtcdStoreTest, WatchReportsOtherClientsChangesNotOwnOnes) {
+  ColumnFamily* extra = nullptr;
+  ASSERT_TRUE(store_->GetColumnFamily("extra", true, &extra).ok());
+  Recorder recorder;
+  std::unique_ptr<ChangeWatch> watch;
+  ASSERT_TRUE(store_->WatchChanges(&recorder, &watch).ok());
+  // Our own writes are not reported...
+  Put("mine", "1");
+  // ...another client's are, in the default column family and in others,
+  // puts and deletes alike; keys outside the prefix are not.
+  auto other = Open("app/");
+  ColumnFamily* other_extra = nullptr;
+  ASSERT_TRUE(other->GetColumnFamily("extra", false, &other_extra).ok());
+  Batch batch;
+  batch.Put(other->DefaultColumnFamily(), "theirs", "2");
+  batch.Put(other_extra, "meta", "3");
+  ASSERT_TRUE(other->Write({}, batch).ok());
+  cluster_->Etcdctl("put app2/elsewhere x >/dev/null");
+  cluster_->Etcdctl("del app/mine >/dev/null");
+  std::vector<std::string> changes = recorder.WaitFor(3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // nothing more comes
+  changes = recorder.WaitFor(3);
+  std::sort(changes.begin(), changes.end());
+  EXPECT_EQ(changes, (std::vector<std::string>{"cf:meta", "cf:mine", "cf:theirs"}));
+  std::vector<ColumnFamily*> cfs = recorder.cfs();
+  EXPECT_NE(std::find(cfs.begin(), cfs.end(), extra), cfs.end());
+  EXPECT_NE(std::find(cfs.begin(), cfs.end(), cf_), cfs.end());
+  EXPECT_EQ(recorder.lost_.load(), 0);
+  watch.reset();  // stops; nothing is reported after
+  cluster_->Etcdctl("put app/later x >/dev/null");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(recorder.WaitFor(0).size(), 3u);
+}
+
+TEST_F(EtcdStoreTest, ValueVersionIsTheModRevision) {
+  Put("k", "1");
+  Value first, again, second;
+  ASSERT_TRUE(store_->Get({}, cf_, "k", &first).ok());
+  ASSERT_TRUE(store_->Get({}, cf_, "k", &again).ok());
+  EXPECT_NE(first.version(), 0u);
+  EXPECT_EQ(first.version(), again.version());
+  Put("k", "1");  // the same bytes, written again: a new version
+  ASSERT_TRUE(store_->Get({}, cf_, "k", &second).ok());
+  EXPECT_GT(second.version(), first.version());
 }
 
 TEST_F(EtcdStoreTest, LimitsAreTooLargeAndNothingIsApplied) {
