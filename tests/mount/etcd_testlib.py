@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import rocksfs_testlib as t
@@ -48,6 +49,22 @@ def skip_unless_etcd():
     reason = etcd_problem()
     if reason:
         raise unittest.SkipTest(reason)
+
+
+# Seconds within which a mount's cached names and attributes reflect another
+# mount's change (the README's bound: the watch, backed by 1 s timeouts).
+BOUND = 1.0
+
+
+def seen_within(condition, within=BOUND):
+    """Seconds until condition() holds, polled; AssertionError past `within`."""
+    start = time.monotonic()
+    while True:
+        if condition():
+            return time.monotonic() - start
+        if time.monotonic() - start > within:
+            raise AssertionError("not seen within %.1f s" % within)
+        time.sleep(0.002)
 
 
 class EtcdCluster:
