@@ -38,7 +38,6 @@ from system import (BenchError, Counting, EtcdCluster, EtcdMount, RocksfsMount, 
 FULL = dict(files=200, reps=3)
 QUICK = dict(files=50, reps=1)
 ENGINES = ["rocksdb", "etcd"]
-ENGINE_NAMES = {"rocksdb": "RocksDB", "etcd": "etcd"}
 # key, label, what one operation is. A listing is one operation.
 WORKLOADS = [
     ("create", "create+write+close 100 B", "file"),
@@ -226,7 +225,8 @@ def markdown(doc):
             row.append(D if sync is None else "%s (%s)" % (report._fmt(sync), report._fmt(total)))
         trips = e.get("etcd", {}).get("etcd_per_op") or {}
         row += [report._fmt(trips.get(k, 0)) for k, _ in ROUND_TRIPS]
-        retries += sum(x["etcd"].get("etcd.retries", 0) for x in e.get("etcd", {}).get("samples", []))
+        retries += sum(x["etcd"].get("etcd.retries", 0)
+                       for x in e.get("etcd", {}).get("samples", []))
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", "FUSE requests from /.rocksfs/stats (sync excludes RELEASE, RELEASEDIR and "
               "FORGET); etcd Range and Txn: the etcd.range and etcd.txn counters of the same "
