@@ -28,13 +28,24 @@
 # with --no-ram, it uses the work directory's filesystem and /dev/shm, and
 # first-access runs are not cold). Uses fs_mark and fio when installed
 # (installs them with apt when root), else the in-process driver.
+#
+#        scripts/bench.sh --engine etcd [--quick] [--reps N] [--files N] [--out DIR]
+#   The core workloads (create, first and warm read, stat, unlink, listing)
+#   on a RocksDB mount and on an etcd mount side by side, on N files (200;
+#   quick: 50): per-operation medians, their ratio, FUSE requests and etcd
+#   Range and Txn round trips per operation. Starts its own 3-member etcd
+#   cluster (scripts/etcd_cluster.sh) in the work directory and stops it at
+#   the end. Exits 77 with the reason when the etcd engine is not built or
+#   etcd is not installed.
 # env: ROCKSFS_BUILD_DIR (default: build; built with cmake when the binaries are missing)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+engine=
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --engine|--engine=*) engine=yes ;;
   esac
 done
 
@@ -45,6 +56,10 @@ if [[ ! -x "$BUILD_DIR/rocksfs_bench" || ! -x "$BUILD_DIR/mount.rocksfs" ||
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$BUILD_DIR" -j"$(nproc)" --target rocksfs_bench mount.rocksfs \
     rocksfs_fuse_floor >&2
+fi
+
+if [[ -n $engine ]]; then
+  exec python3 scripts/bench/engines.py --build-dir "$BUILD_DIR" "$@"
 fi
 
 missing=()

@@ -56,6 +56,16 @@ def _median(xs):
     return statistics.median(xs) if xs else None
 
 
+def per_op(samples, field="requests"):
+    """The median over samples of each counter in sample[field] divided by the
+    sample's ops: {"lookup": 1.0, ...}; None when no sample has counts."""
+    counted = [x for x in samples if x.get(field) is not None and x.get("ops")]
+    if not counted:
+        return None
+    kinds = sorted({k for x in counted for k in x[field]})
+    return {k: _median([x[field].get(k, 0) / x["ops"] for x in counted]) for k in kinds}
+
+
 def build(suite):
     """The JSON document: sizes, environment, samples and medians."""
     s = suite.size
@@ -65,13 +75,7 @@ def build(suite):
         value = _median([x["value"] for x in samples])
         if workload == "space":
             value = value / 1e6
-        reqs = None
-        with_reqs = [x for x in samples if x.get("requests") is not None and x.get("ops")]
-        if with_reqs:
-            kinds = sorted({k for x in with_reqs for k in x["requests"]})
-            reqs = {k: _median([x["requests"].get(k, 0) / x["ops"] for x in with_reqs])
-                    for k in kinds}
-        e[target] = {"median": value, "samples": samples, "requests_per_op": reqs,
+        e[target] = {"median": value, "samples": samples, "requests_per_op": per_op(samples),
                      "tool": samples[0].get("tool")}
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),

@@ -37,9 +37,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import report  # noqa: E402
-from system import (BenchError, PassthroughMount, PerfRecorder, RamExt4,  # noqa: E402
-                    RocksfsMount, build_passthrough_ll, client, driver, du_bytes, is_root,
-                    loadavg, log, mounted, run, set_placement, subtract, timed)
+from system import (BenchError, Counting, PassthroughMount, PerfRecorder,  # noqa: E402
+                    RamExt4, RocksfsMount, build_passthrough_ll, client, driver, du_bytes,
+                    is_root, loadavg, log, mounted, run, set_placement, timed)
 
 # Sizes. Full: the workloads of the suite's specification; quick: a smoke run.
 FULL = dict(top=100, mid=10, per=1000, sample=100_000, k4_dirs=100, k4_per=1000,
@@ -303,26 +303,6 @@ class FsTarget:
             return PerfRecorder(m.pid, os.path.join(self.suite.args.out,
                                                     "perf-%s%s.data" % (prefix, workload)))
         return Nothing()
-
-
-class Counting:
-    """Counts the FUSE requests of a with-block from /.rocksfs/stats."""
-
-    def __init__(self, mount):
-        self.mount = mount
-        self.requests = None
-
-    def __enter__(self):
-        if self.mount:
-            self.before = self.mount.stats()
-        return self
-
-    def __exit__(self, *exc):
-        if self.mount and exc[0] is None:
-            d = subtract(self.mount.stats(), self.before, self.mount.stats_overhead)
-            d.pop("total", None)
-            self.requests = d
-        return False
 
 
 class Nothing:

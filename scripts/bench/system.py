@@ -18,6 +18,11 @@ import sys
 import time
 
 
+# A counter line of /.rocksfs/stats: "requests.lookup 12" (FUSE requests) or
+# "etcd.range: 40" (an etcd mount's round trips).
+COUNTER = re.compile(r"(requests\.\w+) (\d+)$|(etcd\.[\w.]+): (\d+)$")
+
+
 # CPU placement: taskset prefixes for the processes under test (clients:
 # the driver and the tools; daemon: mount.rocksfs). Empty: unpinned.
 PLACEMENT = {"client": [], "daemon": []}
@@ -210,35 +215,70 @@ class RocksfsMount(FuseDaemon):
         self.proc = None
         self.stats_overhead = {}
 
+    def mode_options(self, read_only):
+        """ro, or create (the database is made when missing)."""
+        return ["ro"] if read_only else ["create"]
+
     def mount(self, read_only=False):
         os.makedirs(self.mountpoint, exist_ok=True)
-        options = list(self.options) + (["ro"] if read_only else ["create"])
+        options = list(self.options) + self.mode_options(read_only)
         self._start([self.binary, self.db, self.mountpoint, "-f", "-o", ",".join(options)],
                     "mount.rocksfs " + self.db)
         self.stats_overhead = self._measure_overhead()
 
-    def stats(self):
-        """The request counters of /.rocksfs/stats: {"lookup": n, ...}."""
+    def counters(self):
+        """The counters of /.rocksfs/stats: {"requests.lookup": n, ...}, and on
+        an etcd mount the engine's round trips {"etcd.range": n, "etcd.txn": n, ...}."""
         counts = {}
         with open(os.path.join(self.mountpoint, ".rocksfs", "stats")) as f:
             for line in f:
-                m = re.match(r"requests\.(\w+) (\d+)$", line.strip())
+                m = COUNTER.match(line.strip())
                 if m:
-                    counts[m.group(1)] = int(m.group(2))
+                    counts[m.group(1) or m.group(3)] = int(m.group(2) or m.group(4))
         return counts
 
     def _measure_overhead(self):
         # What reading the stats file costs, as seen between two reads: it is
-        # subtracted from every measured delta.
-        self.stats()
+        # subtracted from every measured delta (of counters()).
+        self.counters()
         best = None
         for _ in range(3):
-            a = self.stats()
-            b = self.stats()
+            a = self.counters()
+            b = self.counters()
             d = {k: b[k] - a.get(k, 0) for k in b}
-            if best is None or d.get("total", 0) < best.get("total", 0):
+            if best is None or d.get("requests.total", 0) < best.get("requests.total", 0):
                 best = d
         return best
+
+
+class EtcdMount(RocksfsMount):
+    """mount.rocksfs (-f) over the key prefix `prefix` of an etcd cluster."""
+
+    def __init__(self, binary, endpoints, prefix, mountpoint, options, log_path):
+        super().__init__(binary, "etcd://" + endpoints, mountpoint,
+                         list(options) + ["prefix=" + prefix], log_path)
+
+    def mode_options(self, read_only):
+        return ["ro"] if read_only else []  # etcd has no create: a prefix exists
+
+
+class EtcdCluster:
+    """Three etcd members on free 127.0.0.1 ports in `directory`, started and
+    stopped by scripts/etcd_cluster.sh (which stops only the PIDs it recorded)."""
+
+    def __init__(self, script, directory):
+        self.script = script
+        self.dir = directory
+        self.endpoints = None
+
+    def start(self):
+        self.endpoints = run(["bash", self.script, "start", self.dir], timeout=120).stdout.strip()
+
+    def stop(self):
+        # Also after a start that failed or was interrupted: the members it
+        # started are in the directory's pid files.
+        if os.path.isdir(self.dir):
+            run(["bash", self.script, "stop", self.dir], check=False, timeout=120)
 
 
 # Where Debian's libfuse3-dev puts libfuse's examples (compressed or not).
@@ -318,6 +358,35 @@ def subtract(after, before, overhead):
         if n > 0:
             delta[k] = n
     return delta
+
+
+def requests_of(counts):
+    """The FUSE request counters of counters(), by request: {"lookup": n, ...}."""
+    return {k[len("requests."):]: v for k, v in counts.items() if k.startswith("requests.")}
+
+
+class Counting:
+    """Counts a with-block's FUSE requests (self.requests, without the total)
+    and etcd round trips (self.etcd: {"etcd.range": n, ...}, empty on RocksDB)
+    from /.rocksfs/stats; mount None counts nothing (both stay None)."""
+
+    def __init__(self, mount):
+        self.mount = mount
+        self.requests = None
+        self.etcd = None
+
+    def __enter__(self):
+        if self.mount:
+            self.before = self.mount.counters()
+        return self
+
+    def __exit__(self, *exc):
+        if self.mount and exc[0] is None:
+            d = subtract(self.mount.counters(), self.before, self.mount.stats_overhead)
+            self.requests = requests_of(d)
+            self.requests.pop("total", None)
+            self.etcd = {k: v for k, v in d.items() if k.startswith("etcd.")}
+        return False
 
 
 class PerfRecorder:

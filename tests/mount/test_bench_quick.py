@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """scripts/bench.sh --quick completes and prints its table and its targets,
-with rocksfs beside ext4, the FUSE floor and libfuse's passthrough_ll peer.
+with rocksfs beside ext4, the FUSE floor and libfuse's passthrough_ll peer;
+scripts/bench.sh --engine etcd --quick prints RocksDB beside etcd, with etcd's
+round trips.
 
 Timing is never asserted: the machine running the tests is shared and noisy.
 This only keeps the benchmark suite from rotting.
@@ -14,6 +16,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import etcd_testlib  # noqa: E402
 import rocksfs_testlib as t  # noqa: E402
 
 
@@ -22,14 +25,19 @@ def setUpModule():
     t.mount_binary()  # fails (not skips) when mount.rocksfs is not built
 
 
+def bench(out, *args, timeout=800):
+    """Runs scripts/bench.sh ARGS --out OUT; returns the CompletedProcess (text)."""
+    script = os.path.join(t.source_dir(), "scripts", "bench.sh")
+    env = dict(os.environ, ROCKSFS_BUILD_DIR=t.build_dir())
+    return subprocess.run(["bash", script, *args, "--out", out], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
+
+
 class BenchQuickTest(unittest.TestCase):
     def test_quick_run_prints_table_and_targets(self):
-        script = os.path.join(t.source_dir(), "scripts", "bench.sh")
         with tempfile.TemporaryDirectory(prefix="rocksfs-bench-test-") as out:
-            env = dict(os.environ, ROCKSFS_BUILD_DIR=t.build_dir())
-            proc = subprocess.run(["bash", script, "--quick", "--out", out], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  timeout=800)
+            proc = bench(out, "--quick")
             self.assertEqual(proc.returncode, 0,
                              "bench.sh --quick failed:\n%s" % proc.stderr[-4000:])
             self.assertIn("| workload | unit | ext4 | tmpfs | direct API | floor | peer "
@@ -70,6 +78,39 @@ class BenchQuickTest(unittest.TestCase):
                 self.assertNotIn("peer", entry)
         names = [t["target"] for t in doc["targets"]]
         self.assertTrue(any("0.8x floor" in name for name in names), names)
+
+
+class BenchEtcdTest(unittest.TestCase):
+    def test_etcd_engine_beside_rocksdb(self):
+        """Every workload has a figure on both engines, and a create costs
+        etcd round trips (Range and Txn), counted from /.rocksfs/stats."""
+        reason = etcd_testlib.etcd_problem()
+        if reason:
+            raise unittest.SkipTest(reason)
+        with tempfile.TemporaryDirectory(prefix="rocksfs-bench-etcd-test-") as out:
+            proc = bench(out, "--engine", "etcd", "--quick", "--reps", "1", "--files", "10",
+                         timeout=300)
+            self.assertEqual(proc.returncode, 0,
+                             "bench.sh --engine etcd failed:\n%s" % proc.stderr[-4000:])
+            self.assertIn("| workload | per | RocksDB ms/op | etcd ms/op | etcd / RocksDB |",
+                          proc.stdout)
+            rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")
+                    for line in proc.stdout.splitlines() if line.startswith("| ")}
+            for label in ("create+write+close 100 B", "open+read+close 100 B, warm",
+                          "stat, warm", "unlink",
+                          "list the directory of 10 files (readdir), first access"):
+                self.assertIn(label, rows)
+                self.assertNotIn("—", rows[label][2:5], label)  # RocksDB, etcd, ratio
+            with open(os.path.join(out, "results.json")) as f:
+                doc = json.load(f)
+            create = doc["workloads"]["create"]
+            self.assertGreater(create["rocksdb"]["ms_per_op"], 0)
+            self.assertGreater(create["etcd"]["ms_per_op"], 0)
+            trips = create["etcd"]["etcd_per_op"]
+            self.assertGreater(trips.get("etcd.txn", 0), 0, trips)
+            self.assertGreater(trips.get("etcd.range", 0), 0, trips)
+            self.assertFalse(create["rocksdb"]["etcd_per_op"])  # RocksDB has none
+
 
 if __name__ == "__main__":
     t.require_fuse()
