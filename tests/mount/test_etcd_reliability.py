@@ -104,6 +104,22 @@ class EtcdStressTest(EtcdTree, test_stress.StressChecks, t.TempDirTestCase):
     LISTED_MIN_FILES = 20
 
 
+class EtcdExerciserTest(EtcdTree, test_exercisers.ExerciserChecks, t.TempDirTestCase):
+    # A file is one etcd value: each stays well under --max-request-bytes.
+    FIO_JOBS = [("seq", ["--rw=write", "--bs=64k", "--size=1M"]),
+                ("rand", ["--rw=randwrite", "--bs=4k", "--size=1M"]),
+                ("randbig", ["--rw=randwrite", "--bsrange=1k-128k", "--size=1M"])]
+    STRESSNG_SECONDS = "8"
+    STRESSNG_BYTES = "1M"
+    # A round of the dentry stressor creates --dentries files (2048 by
+    # default) at some 40 ms a create and unlink: fewer, so a round ends
+    # soon after the time is up.
+    STRESSNG_DENTRIES = 128
+    # A round of the filename stressor creates and unlinks a file of every
+    # name length up to 255: none finished in 30 s (so its checks never ran).
+    STRESSNG_LEFT_OUT = ("filename",)
+
+
 class EtcdCrashTest(EtcdTree, unittest.TestCase):
     def test_kill_9_under_load_loses_nothing_closed(self):
         records = test_crash.run_crash_test(self, CRASH_KILLS, CRASH_SECONDS,
