@@ -6,6 +6,7 @@ there, whole, the one in flight at each kill is there whole or not at all,
 and `ldb checkconsistency` passes. About a minute.
 
 Long form: python3 scripts/crash_test.py --kills 200
+On etcd: tests/mount/test_etcd_reliability.py (crash_test.py --etcd URL --prefix P).
 """
 
 import os

@@ -96,12 +96,12 @@ class EtcdTree:
 
 class EtcdStressTest(EtcdTree, test_stress.StressChecks, t.TempDirTestCase):
     STRESS_SECONDS = STRESS_SECONDS
-    STRESS_MIN_OPS = 200
+    STRESS_MIN_OPS = 800
     APPEND_LINES = 150
     REGION_ROUNDS = 200
     RYW_ROUNDS = 150
     LISTED_SECONDS = 6.0
-    LISTED_MIN_FILES = 20
+    LISTED_MIN_FILES = 40
 
 
 class EtcdExerciserTest(EtcdTree, test_exercisers.ExerciserChecks, t.TempDirTestCase):

@@ -22,6 +22,10 @@ write, rename and list the same directories at once for about 40 s.
 
 ROCKSFS_STRESS_SECONDS sets its duration (default 40).
 
+The checks are in StressChecks, with the counts as its attributes;
+tests/mount/test_etcd_reliability.py runs them on an etcd mount, smaller,
+reading the store with etcdctl where StressTest uses ldb.
+
 Writers sharing one file (a few seconds each):
 - test_o_append_writers_from_four_processes: 4 processes append lines with
   O_APPEND to one file (two through one descriptor each, one opening and
