@@ -94,7 +94,8 @@ class ExerciserChecks:
                           "--ioengine=psync", "--fallocate=none", "--verify=crc32c",
                           "--verify_fatal=1", "--randseed=%d" % len(name), *args]
                 for extra in ([], ["--verify_only"]):
-                    proc = t.run(common + extra, check=False, timeout=300)
+                    # cwd: fio saves its verify state (local-*-verify.state) there.
+                    proc = t.run(common + extra, check=False, timeout=300, cwd=self.dir)
                     out = (proc.stdout + proc.stderr).decode("utf-8", "replace")
                     self.assertEqual(proc.returncode, 0, "fio %s %s failed:\n%s\n%s" % (
                         name, " ".join(extra), out[-4000:], m.log()[-3000:]))
