@@ -112,11 +112,11 @@ class EtcdExerciserTest(EtcdTree, test_exercisers.ExerciserChecks, t.TempDirTest
     STRESSNG_SECONDS = "8"
     STRESSNG_BYTES = "1M"
     # A round of the dentry stressor creates --dentries files (2048 by
-    # default) at some 40 ms a create and unlink: fewer, so a round ends
-    # soon after the time is up.
+    # default), some 75 ms a creation here (stress-ng's own figure): fewer,
+    # so that the last round ends soon after the time is up.
     STRESSNG_DENTRIES = 128
-    # A round of the filename stressor creates and unlinks a file of every
-    # name length up to 255: none finished in 30 s (so its checks never ran).
+    # The filename stressor finished no round in 30 s on etcd (a round
+    # creates and unlinks many files), so its checks would never run.
     STRESSNG_LEFT_OUT = ("filename",)
 
 
