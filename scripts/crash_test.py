@@ -6,6 +6,7 @@ means committed ... No operation is ever half applied").
 usage: scripts/crash_test.py [--kills N] [--seconds S] [--writers W]
                              [--mode plain|sync|fsync|mixed] [--sync] [--fsync]
                              [--seed N] [--build-dir DIR] [--keep]
+                             [--etcd etcd://HOST:PORT,... --prefix P]
 
 Each cycle mounts the DB (mount.rocksfs DB MNT -f), checks it, starts W
 writer processes that create, overwrite, append, rename and unlink files in
@@ -25,6 +26,13 @@ Modes: plain (commit at close), sync (-o sync: every commit syncs the WAL),
 fsync (writers fsync before close and before journaling), mixed (each cycle
 picks one). --sync and --fsync are --mode sync and --mode fsync.
 
+With --etcd URL --prefix P the mounts are of the keys under P on that etcd
+cluster (a running one, e.g. from scripts/etcd_cluster.sh; P must hold no
+keys yet), and `etcdctl get --prefix P` takes the place of `ldb scan` (there
+is no checkconsistency to run). Modes plain and fsync only: -o sync has
+nothing to do on etcd, whose every commit is already in the fsync'd log of a
+quorum of members when it is acknowledged.
+
 What this cannot show: durability against a machine crash or power loss.
 SIGKILL ends the daemon, not the kernel, so data RocksDB had written to the
 page cache survives even without a sync. The fsync and sync modes exercise
@@ -38,6 +46,7 @@ long form is `python3 scripts/crash_test.py --kills 200`.
 """
 
 import argparse
+import base64
 import errno
 import json
 import os
@@ -247,6 +256,49 @@ def ldb_scan(db):
     return result
 
 
+class RocksDbStore:
+    """A database directory, read with ldb."""
+
+    def __init__(self, db):
+        self.source, self.what = db, "the DB (ldb scan)"
+
+    def options(self, mode):
+        return ["create"] + (["sync"] if mode == "sync" else [])
+
+    def check(self):
+        ldb_check(self.source)
+
+    def scan(self):
+        return ldb_scan(self.source)
+
+
+class EtcdStore:
+    """The keys under a prefix of an etcd cluster, read with etcdctl."""
+
+    def __init__(self, url, prefix):
+        self.source, self.prefix, self.what = url, prefix, "etcd (etcdctl get --prefix)"
+        self.endpoints = url[len("etcd://"):]
+
+    def options(self, mode):
+        return ["prefix=" + self.prefix]
+
+    def check(self):
+        pass  # etcd has no checkconsistency; scan() and the remount check the keys
+
+    def scan(self):
+        """The keys under the prefix (without it) and their values."""
+        env = dict(os.environ, ETCDCTL_API="3")
+        proc = subprocess.run([os.environ.get("ETCDCTL", "etcdctl"), "--endpoints",
+                               self.endpoints, "get", "--prefix", self.prefix, "-w", "json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        if proc.returncode != 0:
+            raise CrashTestFailure("etcdctl get --prefix %s failed: %s"
+                                   % (self.prefix, proc.stderr.decode(errors="replace")))
+        n = len(self.prefix.encode())
+        return {base64.b64decode(kv["key"])[n:]: base64.b64decode(kv.get("value", ""))
+                for kv in json.loads(proc.stdout).get("kvs", [])}
+
+
 class Daemon:
     def __init__(self, binary, db, mountpoint, options, log_path):
         self.binary, self.db, self.mountpoint = binary, db, mountpoint
@@ -342,6 +394,10 @@ def main():
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--build-dir", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--etcd", metavar="URL", default=None,
+                        help="mount the keys under --prefix of this etcd cluster "
+                             "(etcd://HOST:PORT,...) instead of a database directory")
+    parser.add_argument("--prefix", default=None, help="with --etcd: the key prefix (prefix=)")
     # Internal: run as one writer.
     parser.add_argument("--writer", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--writer-seed", type=int, help=argparse.SUPPRESS)
@@ -356,21 +412,45 @@ def main():
         args.mode = "sync"
     if args.fsync:
         args.mode = "fsync"
+    if args.etcd is not None:
+        if not args.etcd.startswith("etcd://") or not args.prefix:
+            parser.error("--etcd takes etcd://HOST:PORT,... and needs --prefix P")
+        if args.mode == "sync":
+            parser.error("--mode sync does not apply to etcd (every commit is already on a "
+                         "quorum's fsync'd log); use plain, fsync or mixed")
+    elif args.prefix is not None:
+        parser.error("--prefix is for --etcd")
     if args.seed is None:
         args.seed = random.randrange(1, 1 << 31)
     if args.seconds is None:
         args.seconds = 3.0 * args.kills
     rng = random.Random(args.seed)
     binary = find_binary(args.build_dir, "mount.rocksfs")
-    if shutil.which("ldb") is None:
-        raise SystemExit("crash_test.py: ldb not found (install rocksdb-tools)")
+    if args.etcd is None:
+        if shutil.which("ldb") is None:
+            raise SystemExit("crash_test.py: ldb not found (install rocksdb-tools)")
+        store = None  # in the work directory, below
+        mode_choices = ["plain", "sync", "fsync"]
+    else:
+        if shutil.which(os.environ.get("ETCDCTL", "etcdctl")) is None:
+            raise SystemExit("crash_test.py: etcdctl not found (install etcd-client)")
+        store = EtcdStore(args.etcd, args.prefix)
+        try:
+            if store.scan():
+                raise SystemExit("crash_test.py: %s already holds keys under %s: give a fresh "
+                                 "prefix" % (args.etcd, args.prefix))
+        except CrashTestFailure as e:
+            raise SystemExit("crash_test.py: %s" % e)
+        mode_choices = ["plain", "fsync"]
     work = tempfile.mkdtemp(prefix="rocksfs-crash-", dir="/tmp")
-    db = os.path.join(work, "db")
+    if store is None:
+        store = RocksDbStore(os.path.join(work, "db"))
     mnt = os.path.join(work, "mnt")
     os.mkdir(mnt)
     log_path = os.path.join(work, "daemon.log")
-    print("crash_test: seed %d, %d kills in ~%.0f s, %d writers, mode %s, work dir %s"
-          % (args.seed, args.kills, args.seconds, args.writers, args.mode, work), flush=True)
+    print("crash_test: seed %d, %d kills in ~%.0f s, %d writers, mode %s, %s, work dir %s"
+          % (args.seed, args.kills, args.seconds, args.writers, args.mode, store.source, work),
+          flush=True)
 
     states = {w: {} for w in range(args.writers)}  # writer -> name -> bytes
     journal_lines = {w: 0 for w in range(args.writers)}
@@ -381,9 +461,8 @@ def main():
     stats = {"in_flight_applied": 0, "in_flight_not_applied": 0, "modes": {}}
     try:
         for cycle in range(args.kills + 1):
-            mode = args.mode if args.mode != "mixed" else rng.choice(["plain", "sync", "fsync"])
-            options = ["create"] + (["sync"] if mode == "sync" else [])
-            daemon = Daemon(binary, db, mnt, options, log_path)
+            mode = args.mode if args.mode != "mixed" else rng.choice(mode_choices)
+            daemon = Daemon(binary, store.source, mnt, store.options(mode), log_path)
             daemon.start()
             # The mount shows exactly the resolved states.
             for w in range(args.writers):
@@ -434,17 +513,22 @@ def main():
                 if proc.returncode != 0:
                     raise CrashTestFailure("writer %d failed (status %d):\n%s" % (
                         w, proc.returncode, proc.stdout.read().decode(errors="replace")))
-            # The DB as any RocksDB program sees it.
-            ldb_check(db)
-            scanned = ldb_scan(db)
+            # The store as another program (ldb, etcdctl) sees it.
+            store.check()
+            scanned = store.scan()
+            strays = sorted(k for k in scanned
+                            if not any(k.startswith(b"w%d/" % w) for w in range(args.writers)))
+            if strays:
+                raise CrashTestFailure("%s after kill %d holds keys no writer wrote: %r"
+                                       % (store.what, cycle + 1, strays[:10]))
             for w in range(args.writers):
                 prefix = b"w%d/" % w
                 actual = {k[len(prefix):].decode(): v for k, v in scanned.items()
                           if k.startswith(prefix)}
                 options_w, pending, last_seq, lines = candidates(
                     states[w], os.path.join(work, "journal-%d.jsonl" % w), w, journal_lines[w])
-                resolved = check_state(w, options_w, actual, "the DB (ldb scan) after kill %d"
-                                       % (cycle + 1))
+                resolved = check_state(w, options_w, actual, "%s after kill %d"
+                                       % (store.what, cycle + 1))
                 if pending is not None:
                     if resolved is options_w[0]:
                         stats["in_flight_not_applied"] += 1
@@ -459,7 +543,7 @@ def main():
                 ", ".join("w%d %d files" % (w, len(states[w])) for w in range(args.writers))),
                 flush=True)
         daemon.unmount()
-        ldb_check(db)
+        store.check()
     except CrashTestFailure as e:
         failed = True
         print("crash_test: FAILED (seed %d): %s" % (args.seed, e), file=sys.stderr)

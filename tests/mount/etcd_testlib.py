@@ -6,6 +6,8 @@
         with t.Mount(cluster.url, options=["prefix=app/"]) as m: ...
 """
 
+import base64
+import json
 import os
 import shutil
 import subprocess
@@ -113,6 +115,13 @@ class EtcdCluster:
             if line.strip():
                 keys.append(bytes.fromhex(line.decode().replace("\\x", "")))
         return keys
+
+    def values(self, prefix):
+        """Every key under prefix (with the prefix) and its value, as bytes
+        (etcdctl's JSON output, base64 inside, so any byte survives)."""
+        out = json.loads(self.etcdctl("get", "--prefix", prefix, "-w", "json"))
+        return {base64.b64decode(kv["key"]): base64.b64decode(kv.get("value", ""))
+                for kv in out.get("kvs", [])}
 
     def __enter__(self):
         return self.start()

@@ -22,6 +22,10 @@ write, rename and list the same directories at once for about 40 s.
 
 ROCKSFS_STRESS_SECONDS sets its duration (default 40).
 
+The checks are in StressChecks, with the counts as its attributes;
+tests/mount/test_etcd_reliability.py runs them on an etcd mount, smaller,
+reading the store with etcdctl where StressTest uses ldb.
+
 Writers sharing one file (a few seconds each):
 - test_o_append_writers_from_four_processes: 4 processes append lines with
   O_APPEND to one file (two through one descriptor each, one opening and
@@ -283,14 +287,14 @@ def append_line(p, i, rng):
     return b"p%d %06d %s\n" % (p, i, bytes([97 + (p * 7 + i) % 26]) * size)
 
 
-def append_main(path, p, seed, style, start, results):
-    """Child: appends APPEND_LINES lines to path with O_APPEND, one write(2) each."""
+def append_main(path, p, seed, style, lines_total, start, results):
+    """Child: appends lines_total lines to path with O_APPEND, one write(2) each."""
     lines, moves = random.Random(seed), random.Random(seed + 1)
     errors = []
     fd = None
     try:
         start.wait()
-        for i in range(APPEND_LINES):
+        for i in range(lines_total):
             line = append_line(p, i, lines)
             if fd is None:
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND)
@@ -317,7 +321,7 @@ REGION_ROUNDS = 400
 REGION_STYLES = ["pwrite", "mixed", "mmap", "pwrite", "mixed", "pwrite"]
 
 
-def region_main(path, p, seed, style, start, results):
+def region_main(path, p, seed, style, rounds, start, results):
     """Child: writes only its own region [p * REGION, (p + 1) * REGION) of
     path, and sends back what the region must hold."""
     rng = random.Random(seed)
@@ -334,7 +338,7 @@ def region_main(path, p, seed, style, start, results):
             lo = base - base % mmap.PAGESIZE
             m = mmap.mmap(fd, base + REGION - lo, mmap.MAP_SHARED,
                           mmap.PROT_READ | mmap.PROT_WRITE, offset=lo)
-            for _ in range(REGION_ROUNDS):
+            for _ in range(rounds):
                 off = rng.randrange(REGION)
                 chunk = rng.randbytes(rng.randrange(1, min(REGION - off, 4096) + 1))
                 m[base - lo + off:base - lo + off + len(chunk)] = chunk
@@ -343,7 +347,7 @@ def region_main(path, p, seed, style, start, results):
                     m.flush()  # msync
             m.close()  # munmap
         else:
-            for _ in range(REGION_ROUNDS):
+            for _ in range(rounds):
                 off = rng.randrange(REGION)
                 chunk = rng.randbytes(rng.randrange(1, min(REGION - off, 8192) + 1))
                 if style == "mixed" and rng.random() < 0.5:
@@ -493,14 +497,36 @@ def lister_main(root, deadline):
                 pass
 
 
-class StressTest(t.TempDirTestCase):
+class StressChecks:
+    """This module's tests, on whatever store a subclass mounts (RocksDB here,
+    etcd in test_etcd_reliability.py). A subclass (also a unittest.TestCase)
+    gives:
+
+    - mount(options): a t.Mount of a fresh, empty tree;
+    - stored(): after the unmount, the store's keys under the tree (relative
+      paths, bytes) and their values, read by a program other than rocksfs;
+    - check_store(): after the unmount, the store checks out as a whole;
+
+    and may scale the counts below to the store's speed."""
+
+    STRESS_SECONDS = DURATION
+    STRESS_MIN_OPS = 1000
+    APPEND_LINES = APPEND_LINES
+    REGION_ROUNDS = REGION_ROUNDS
+    RYW_ROUNDS = RYW_ROUNDS
+    LISTED_SECONDS = LISTED_SECONDS
+    LISTED_MIN_FILES = 100
+
+    def stored_value(self, key):
+        """After the unmount: the value of key (bytes) in the store, or None."""
+        return self.stored().get(key)
+
     def test_readers_writers_renamers_and_listers_at_once(self):
-        db = os.path.join(self.dir, "db")
         seed = random.randrange(1 << 30)
-        print("stress seed %d, %d processes, %.0f s" % (seed, len(ROLES), DURATION),
+        print("stress seed %d, %d processes, %.0f s" % (seed, len(ROLES), self.STRESS_SECONDS),
               file=sys.stderr)
         rng = random.Random(seed)
-        with t.Mount(db, create=True, options=["threads=8"]) as m:
+        with self.mount(["threads=8"]) as m:
             stable = {}
             for d in DIRS:
                 os.mkdir(m.path(d))
@@ -514,7 +540,7 @@ class StressTest(t.TempDirTestCase):
             ctx = multiprocessing.get_context("fork")
             slots = ctx.Array("d", len(ROLES), lock=False)
             results = ctx.Queue()
-            deadline = time.time() + DURATION
+            deadline = time.time() + self.STRESS_SECONDS
             procs = [ctx.Process(target=worker_main,
                                  args=(i, role, m.root, deadline, slots, results,
                                        rng.randrange(1 << 30)))
@@ -553,7 +579,7 @@ class StressTest(t.TempDirTestCase):
             print("stress: %s; longest call seen by the watchdog %.2f s" % (totals, longest),
                   file=sys.stderr)
             self.assertEqual(errors, [], "\n".join(errors[:30]))
-            self.assertGreater(totals["ops"], 1000)
+            self.assertGreater(totals["ops"], self.STRESS_MIN_OPS)
 
             # Alive and answering; the stable files are intact.
             self.assertTrue(m.running(), m.log())
@@ -582,26 +608,30 @@ class StressTest(t.TempDirTestCase):
                         continue
                     self.assertIsNone(check_value(data), "%s/%s after the run" % (d, name))
             m.unmount()
-        t.ldb(db, "checkconsistency")
-        scanned = t.ldb_scan(db)
+        self.check_store()
+        scanned = self.stored()
+        for (d, name), value in stable.items():
+            self.assertEqual(scanned.get(("%s/%s" % (d, name)).encode()), value,
+                             "%s/%s in the store" % (d, name))
         for key, value in scanned.items():
             if key == b"probe" or key.split(b"/")[-1].startswith(b"tmp-"):
                 continue  # a writer's temporary file left by a failed rename race
             self.assertIsNone(check_value(value), key)
 
     def test_o_append_writers_from_four_processes(self):
-        db = os.path.join(self.dir, "db")
+        lines_total = self.APPEND_LINES
         seed = random.randrange(1 << 30)
-        print("O_APPEND seed %d: %d processes x %d lines" % (seed, APPEND_PROCESSES, APPEND_LINES),
+        print("O_APPEND seed %d: %d processes x %d lines" % (seed, APPEND_PROCESSES, lines_total),
               file=sys.stderr)
         seeds = [seed + 2 * p for p in range(APPEND_PROCESSES)]
-        with t.Mount(db, create=True) as m:
+        with self.mount([]) as m:
             path = m.path("log")
             t.write_file(path, b"")
             ctx = multiprocessing.get_context("fork")
             start, results = ctx.Event(), ctx.Queue()
             procs = [ctx.Process(target=append_main,
-                                 args=(path, p, seeds[p], APPEND_STYLES[p], start, results))
+                                 args=(path, p, seeds[p], APPEND_STYLES[p], lines_total,
+                                       start, results))
                      for p in range(APPEND_PROCESSES)]
             for proc in procs:
                 proc.start()
@@ -620,7 +650,7 @@ class StressTest(t.TempDirTestCase):
             expected = {}
             for p in range(APPEND_PROCESSES):
                 rng = random.Random(seeds[p])
-                expected[p] = [append_line(p, i, rng) for i in range(APPEND_LINES)]
+                expected[p] = [append_line(p, i, rng) for i in range(lines_total)]
             got = {p: [] for p in range(APPEND_PROCESSES)}
             problems = []
             self.assertTrue(data.endswith(b"\n"), "the file ends in %r" % data[-40:])
@@ -634,35 +664,36 @@ class StressTest(t.TempDirTestCase):
                 if got[p] == expected[p]:
                     continue
                 numbers = [int(LINE.match(line[:-1]).group(2)) for line in got[p]]
-                missing = sorted(set(range(APPEND_LINES)) - set(numbers))
+                missing = sorted(set(range(lines_total)) - set(numbers))
                 twice = sorted({n for n in numbers if numbers.count(n) > 1})
                 i = first_difference(got[p], expected[p])
                 problems.append("appender %d (%s): %d of %d lines, missing %s, twice %s, first "
                                 "difference at its line %d"
-                                % (p, APPEND_STYLES[p], len(got[p]), APPEND_LINES, missing[:10],
+                                % (p, APPEND_STYLES[p], len(got[p]), lines_total, missing[:10],
                                    twice[:10], i))
             self.assertEqual(problems, [], "\n".join(problems[:20]))
             total = sum(len(line) for lines in expected.values() for line in lines)
             self.assertEqual(len(data), total)
             self.assertEqual(os.stat(path).st_size, total)
             print("O_APPEND: %d lines, %d bytes, from %d processes in %.1f s: every line once, "
-                  "whole, in order" % (APPEND_PROCESSES * APPEND_LINES, total, APPEND_PROCESSES,
+                  "whole, in order" % (APPEND_PROCESSES * lines_total, total, APPEND_PROCESSES,
                                        elapsed), file=sys.stderr)
             m.unmount()
-        self.assertEqual(t.ldb_get(db, b"log"), data, "the DB holds another value")
+        self.assertEqual(self.stored_value(b"log"), data, "the store holds another value")
 
     def test_disjoint_pwrite_writers(self):
-        db = os.path.join(self.dir, "db")
+        rounds = self.REGION_ROUNDS
         seed = random.randrange(1 << 30)
         print("disjoint writers seed %d: %d processes x %d writes" % (
-            seed, REGION_WRITERS, REGION_ROUNDS), file=sys.stderr)
-        with t.Mount(db, create=True) as m:
+            seed, REGION_WRITERS, rounds), file=sys.stderr)
+        with self.mount([]) as m:
             path = m.path("regions")
             t.write_file(path, b"")
             ctx = multiprocessing.get_context("fork")
             start, results = ctx.Event(), ctx.Queue()
             procs = [ctx.Process(target=region_main,
-                                 args=(path, p, seed + p, REGION_STYLES[p], start, results))
+                                 args=(path, p, seed + p, REGION_STYLES[p], rounds, start,
+                                       results))
                      for p in range(REGION_WRITERS)]
             for proc in procs:
                 proc.start()
@@ -689,18 +720,17 @@ class StressTest(t.TempDirTestCase):
                                                    p * REGION + i))
             self.assertEqual(problems, [], "\n".join(problems))
             print("disjoint writers: %d regions of %d bytes, %d writes each (styles %s): every "
-                  "region holds its writer's bytes" % (REGION_WRITERS, REGION, REGION_ROUNDS + 1,
+                  "region holds its writer's bytes" % (REGION_WRITERS, REGION, rounds + 1,
                                                        REGION_STYLES), file=sys.stderr)
             m.unmount()
-        self.assertEqual(t.ldb_get(db, b"regions"), data, "the DB holds another value")
+        self.assertEqual(self.stored_value(b"regions"), data, "the store holds another value")
 
     def test_readers_in_other_processes_see_a_writers_bytes_before_it_closes(self):
-        db = os.path.join(self.dir, "db")
         seed = random.randrange(1 << 30)
-        print("read-your-writes seed %d: %d rounds, readers %s" % (seed, RYW_ROUNDS, RYW_READERS),
-              file=sys.stderr)
+        print("read-your-writes seed %d: %d rounds, readers %s"
+              % (seed, self.RYW_ROUNDS, RYW_READERS), file=sys.stderr)
         rng = random.Random(seed)
-        with t.Mount(db, create=True) as m:
+        with self.mount([]) as m:
             path = m.path("shared")
             t.write_file(path, b"")
             ctx = multiprocessing.get_context("fork")
@@ -716,7 +746,7 @@ class StressTest(t.TempDirTestCase):
             fd = os.open(path, os.O_RDWR)
             counts = {"append": 0, "overwrite": 0, "ftruncate": 0, "whole file": 0}
             try:
-                for r in range(RYW_ROUNDS):
+                for r in range(self.RYW_ROUNDS):
                     if problems:
                         break
                     roll = rng.random()
@@ -767,16 +797,16 @@ class StressTest(t.TempDirTestCase):
                   % (counts, len(conns)), file=sys.stderr)
             self.assertEqual(t.read_file(path), content)
             m.unmount()
-        self.assertEqual(t.ldb_get(db, b"shared"), bytes(content), "the DB holds another value")
+        self.assertEqual(self.stored_value(b"shared"), bytes(content),
+                         "the store holds another value")
 
     def test_files_read_whole_after_close_while_their_directory_is_listed(self):
         # A file written and closed reads whole, and stat shows its size,
         # while two other processes list its directory (READDIRPLUS).
-        db = os.path.join(self.dir, "db")
-        with t.Mount(db, create=True) as m:
+        with self.mount([]) as m:
             ctx = multiprocessing.get_context("fork")
             results = ctx.Queue()
-            deadline = time.time() + LISTED_SECONDS
+            deadline = time.time() + self.LISTED_SECONDS
             writers = [ctx.Process(target=listed_writer_main, args=(m.root, w, deadline, results))
                        for w in range(2)]
             listers = [ctx.Process(target=lister_main, args=(m.root, deadline)) for _ in range(2)]
@@ -784,7 +814,7 @@ class StressTest(t.TempDirTestCase):
                 proc.start()
             made, problems = 0, []
             for _ in writers:
-                n, found = results.get(timeout=LISTED_SECONDS + 120)
+                n, found = results.get(timeout=self.LISTED_SECONDS + 120)
                 made += n
                 problems += found
             for proc in writers + listers:
@@ -793,9 +823,26 @@ class StressTest(t.TempDirTestCase):
                   % (made, len(problems)), file=sys.stderr)
             self.assertEqual(problems, [], "%d of %d files (first 20):\n%s"
                              % (len(problems), made, "\n".join(problems)))
-            self.assertGreater(made, 100)
+            self.assertGreater(made, self.LISTED_MIN_FILES)
             m.unmount()
-        t.ldb(db, "checkconsistency")
+        self.check_store()
+
+
+class StressTest(StressChecks, t.TempDirTestCase):
+    """On a RocksDB database, checked with ldb."""
+
+    def mount(self, options):
+        self.db = os.path.join(self.dir, "db")
+        return t.Mount(self.db, create=True, options=options)
+
+    def stored(self):
+        return t.ldb_scan(self.db)
+
+    def stored_value(self, key):
+        return t.ldb_get(self.db, key)
+
+    def check_store(self):
+        t.ldb(self.db, "checkconsistency")
 
 
 if __name__ == "__main__":
