@@ -93,9 +93,12 @@ struct FilesystemOptions {
   uint64_t max_rename_keys = 100000;
   uint64_t max_rename_bytes = 256ull << 20;
   SnapshotCatalog* snapshots = nullptr;  // nullptr: no snapshots (mkdir: ENOTSUP)
-  // The store follows a primary that writes behind the kernel's back
-  // (RocksDB secondary instance): opens never keep the page cache, and
-  // FollowPrimary() catches up periodically.
+  // Others write the store behind the kernel's back: a RocksDB primary
+  // (secondary instance: FollowPrimary() catches up periodically) or other
+  // hosts of a cluster (FollowChanges() watches them). Opens keep the page
+  // cache only while the value's store version (kv::Value::version) is the
+  // one the kernel cached, so never on RocksDB, and the kernel caches no
+  // listings.
   bool secondary = false;
   // Keys expire (RocksDB TTL, mount option ttl=) and vanish at compaction,
   // unseen by the kernel: listings are not cached by the kernel.
@@ -138,8 +141,9 @@ struct ReadResult {
 // Every handle of a file goes through the kernel's page cache, which holds
 // the same bytes as the file's shared state here: all changes to a file's
 // data come through the kernel of this mount, so the cache stays valid
-// across opens (except on secondary mounts, whose primary writes behind
-// the kernel's back, and for control files, generated at each open).
+// across opens (except where others write behind the kernel's back, see
+// FilesystemOptions::secondary, and for control files, generated at each
+// open).
 struct OpenResult {
   uint64_t fh = 0;
   bool keep_cache = true;   // the page cache may be kept across opens
