@@ -20,19 +20,11 @@ import rocksfs_testlib as t
 
 
 def etcd_problem():
-    """Why etcd mounts cannot be tested here, or None if they can."""
-    marker = os.path.join(t.build_dir(), "etcd_engine.txt")
-    try:
-        with open(marker) as f:
-            state = f.read().strip()
-    except FileNotFoundError:
-        return "%s does not exist (configure the build with CMake)" % marker
-    if state != "built":
-        return "the etcd engine is not built (%s); scripts/setup.sh installs what it needs" % state
-    for tool in ("etcd", "etcdctl"):
-        if shutil.which(tool) is None:
-            return "%s is not installed (apt-get install etcd-server etcd-client)" % tool
-    return None
+    """Why etcd mounts cannot be tested here, or None if they can (the
+    benchmark's check: scripts/bench/engines.py)."""
+    sys.path.insert(0, os.path.join(t.source_dir(), "scripts", "bench"))
+    import engines
+    return engines.etcd_problem(t.build_dir())
 
 
 def require_etcd():
