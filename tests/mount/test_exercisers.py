@@ -132,9 +132,10 @@ class ExerciserChecks:
 class ExerciserTest(ExerciserChecks, t.TempDirTestCase):
     """On a RocksDB database, checked with ldb."""
 
-    # iomix alone on a mount does some 25,000 rounds in 10 s; next to hdd and
-    # seek (each committing 16 MiB values) it finished 0 and 15 rounds in two
-    # runs of 15 s, its processes waiting on page faults for seconds.
+    # iomix alone on a mount does some 25,000 rounds in 10 s; next to all the
+    # other stressors it may finish none in 15 s, waiting on the daemon behind
+    # dirdeep's deep tree, where every request costs time in proportion to
+    # its depth (README, "Reliability tests").
     STRESSNG_MAY_NOT_FINISH = ("iomix",)
 
     def mount(self):
