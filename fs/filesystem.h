@@ -514,7 +514,7 @@ class Filesystem {
   // FollowChanges (fs/remote_changes.cc).
   struct ChangeFollower;
   friend struct ChangeFollower;
-  void ForgetCachedKey(kv::ColumnFamily* cf, std::string_view key);
+  void ForgetCachedKey(kv::ColumnFamily* cf, std::string_view key, uint64_t version);
   void ForgetAllCached();
   std::unique_ptr<ChangeFollower> change_follower_;
   std::unique_ptr<kv::ChangeWatch> change_watch_;

@@ -120,7 +120,9 @@ struct Filesystem::Child {
 // Hands a shared store's change reports to the Filesystem (FollowChanges).
 struct Filesystem::ChangeFollower final : kv::ChangeListener {
   explicit ChangeFollower(Filesystem* fs) : fs(fs) {}
-  void OnChange(kv::ColumnFamily* cf, std::string_view key) override { fs->ForgetCachedKey(cf, key); }
+  void OnChange(kv::ColumnFamily* cf, std::string_view key, uint64_t version) override {
+    fs->ForgetCachedKey(cf, key, version);
+  }
   void OnChangesLost() override { fs->ForgetAllCached(); }
   Filesystem* const fs;
 };

@@ -239,6 +239,12 @@ size_t InodeTable::size() const {
   return nodes_.size();
 }
 
+uint64_t InodeTable::PageVersion(NodeId id) const {
+  std::lock_guard lock(mutex_);
+  auto it = nodes_.find(id);
+  return it == nodes_.end() ? 0 : it->second->page_version;
+}
+
 std::vector<NodeInfo> InodeTable::MainViewNodes() const {
   std::lock_guard lock(mutex_);
   std::vector<NodeInfo> out;

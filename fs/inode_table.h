@@ -101,6 +101,7 @@ class InodeTable {
   // kernel may cache for the node, 0 if unknown: sets `version` and returns
   // the one before (0 for an unknown node).
   uint64_t SwapPageVersion(NodeId id, uint64_t version);
+  uint64_t PageVersion(NodeId id) const;
   // The directory offsets of node `id`, shared by all its handles and kept
   // as long as the node lives (the kernel's readdir cache may hold them that
   // long). Created on first use; nullptr if the node is unknown.

@@ -34,10 +34,12 @@ void Filesystem::StopFollowingChanges() {
 // Key (or directory prefix, with its trailing delimiter) `path` changed:
 // the kernel forgets the names along it that may now mean something else,
 // the attributes (and listings) of the directories on it, and the
-// attributes and pages of the file it names. Names of directories the
+// attributes and pages of the file it names, unless an open here already
+// loaded that very version (`version`, kv::Value::version): the kernel's
+// pages and attributes are then of it. Names of directories the
 // kernel holds as nodes stay cached (the directory still exists unless its
 // last key went); the entry timeout bounds that case.
-void Filesystem::ForgetCachedKey(kv::ColumnFamily* cf, std::string_view key) {
+void Filesystem::ForgetCachedKey(kv::ColumnFamily* cf, std::string_view key, uint64_t version) {
   KernelCache* cache = kernel_cache_;
   auto view = ViewOf(kMainView);
   if (!cache || !view) return;
@@ -68,7 +70,8 @@ void Filesystem::ForgetCachedKey(kv::ColumnFamily* cf, std::string_view key) {
       cache->InvalidateEntry(dir, codec_.Encode(component, NameRole::kDirValue, at_root));
     }
     if (end == std::string_view::npos) {
-      if (NodeId file = inodes_.Find(dir, NodeKind::kFile, component)) cache->InvalidateInode(file);
+      NodeId file = inodes_.Find(dir, NodeKind::kFile, component);
+      if (file && inodes_.PageVersion(file) != version) cache->InvalidateInode(file);
       return;
     }
     if (!subdir) return;

@@ -28,6 +28,9 @@ constexpr int64_t kScanPageKeys = 256;
 // more than an election (1 s with etcd's defaults), so a member that is
 // waiting for a new leader gets to answer.
 constexpr auto kAttemptTimeout = std::chrono::milliseconds(2000);
+// Keepalive pings on open calls (see the channel arguments).
+constexpr int kKeepaliveMs = 10000;
+constexpr int kKeepaliveTimeoutMs = 3000;
 // Pause after every endpoint failed once, before the next round.
 constexpr auto kRoundPause = std::chrono::milliseconds(100);
 
@@ -172,6 +175,14 @@ class EtcdStore final : public Store {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    // A member that stops answering without closing the connection (hung,
+    // or cut off by the network) ends the calls on it, the watch stream
+    // included, within kKeepaliveMs + kKeepaliveTimeoutMs: HTTP/2 pings
+    // while a call is open (etcd accepts one every 5 s,
+    // --grpc-keepalive-min-time).
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
     for (const std::string& endpoint : options_.endpoints) {
       auto channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
       members_.push_back(Member{endpoint, pb::KV::NewStub(channel),
@@ -874,7 +885,9 @@ class EtcdWatch final : public ChangeWatch {
         passed[response.watch_id()] = revision;
         if (store_->IsOwnRevision(revision)) continue;
         std::string_view key;
-        if (ColumnFamily* cf = store_->Locate(event.kv().key(), &key)) listener_->OnChange(cf, key);
+        if (ColumnFamily* cf = store_->Locate(event.kv().key(), &key)) {
+          listener_->OnChange(cf, key, static_cast<uint64_t>(revision));
+        }
       }
       if (!passed.empty()) {
         int64_t lowest = passed.begin()->second;

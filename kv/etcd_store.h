@@ -37,7 +37,8 @@
 //   - Get's Value::version is the key's mod_revision.
 //   - WatchChanges: one etcd Watch stream (a watch on P and one on R's
 //     column families) from the revision after the call, on one member at a
-//     time; when the member fails or loses its leader ("hasleader"), a new
+//     time; when the member fails, loses its leader ("hasleader") or stops
+//     answering keepalive pings (13 s), a new
 //     stream on the next member resumes at the revision after the last
 //     event seen. If the cluster compacted past it, the listener gets
 //     OnChangesLost and the watch resumes at the oldest revision left.

@@ -178,9 +178,11 @@ struct Usage {
 class ChangeListener {
  public:
   virtual ~ChangeListener() = default;
-  // `key` of column family `cf` was put or deleted by another client. Keys
-  // of column families this store has no handle for are not reported.
-  virtual void OnChange(ColumnFamily* cf, std::string_view key) = 0;
+  // `key` of column family `cf` was put or deleted by another client;
+  // `version` is the key's Value::version after a put (the version of the
+  // change after a delete). Keys of column families this store has no
+  // handle for are not reported.
+  virtual void OnChange(ColumnFamily* cf, std::string_view key, uint64_t version) = 0;
   // Changes may have been missed (the engine discarded the history the watch
   // had to resume from): everything cached may be stale.
   virtual void OnChangesLost() = 0;

@@ -382,7 +382,7 @@ TEST_F(EtcdStoreTest, ColumnFamiliesAreSeparateAndDroppable) {
 // Collects what a watch reports.
 class Recorder final : public ChangeListener {
  public:
-  void OnChange(ColumnFamily* cf, std::string_view key) override {
+  void OnChange(ColumnFamily* cf, std::string_view key, uint64_t) override {
     std::lock_guard lock(mutex_);
     changes_.push_back(std::string(cf ? "cf:" : "?:") + std::string(key));
     cfs_.push_back(cf);

@@ -7,7 +7,8 @@ rename, unlink, mkdir or rmdir made on mount A within 1 s; an open of a
 value whose mod_revision is unchanged keeps the page cache (no READ), and
 one that changed reads the new bytes; the watch resumes on another member
 when its member dies, and when the cluster compacted the revision it had to
-resume from, every cached name is dropped."""
+resume from, every cached name is dropped; a member that hangs with its
+connections open is left after the keepalive timeout."""
 
 import json
 import os
@@ -124,6 +125,23 @@ class WatchTest(unittest.TestCase):
                 write(a.path("g"), b"3")
                 lag(lambda: os.path.exists(b.path("g")))
             finally:
+                self.cluster.restart(0)
+
+    def test_watch_leaves_a_member_that_stops_answering(self):
+        # A hung member keeps its connections open: only keepalive pings
+        # (10 s, 3 s to answer) tell the watch to move on.
+        with self.mount(1) as a, self.mount(0, LONG_CACHE) as b:
+            write(a.path("f"), b"1")
+            lag(lambda: os.stat(b.path("f")).st_size == 1)
+            with open(os.path.join(self.cluster.dir, "m0.pid")) as f:
+                pid = int(f.read())
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                write(a.path("f"), b"22")
+                seconds = lag(lambda: os.stat(b.path("f")).st_size == 2, within=25)
+                print("watch moved off a hung member after %.1f s" % seconds, file=sys.stderr)
+            finally:
+                self.cluster.kill(0)
                 self.cluster.restart(0)
 
     def test_compacted_watch_drops_every_cached_name(self):
