@@ -35,8 +35,9 @@ void Filesystem::StopFollowingChanges() {
 // the kernel forgets the names along it that may now mean something else,
 // the attributes (and listings) of the directories on it, and the
 // attributes and pages of the file it names, unless an open here already
-// loaded that very version (`version`, kv::Value::version): the kernel's
-// pages and attributes are then of it. Names of directories the
+// loaded that version (`version`, kv::Value::version) or a later one: the
+// kernel's pages and attributes are then of it (an event can arrive after
+// the open that read past it). Names of directories the
 // kernel holds as nodes stay cached (the directory still exists unless its
 // last key went); the entry timeout bounds that case.
 void Filesystem::ForgetCachedKey(kv::ColumnFamily* cf, std::string_view key, uint64_t version) {
@@ -71,7 +72,7 @@ void Filesystem::ForgetCachedKey(kv::ColumnFamily* cf, std::string_view key, uin
     }
     if (end == std::string_view::npos) {
       NodeId file = inodes_.Find(dir, NodeKind::kFile, component);
-      if (file && inodes_.PageVersion(file) != version) cache->InvalidateInode(file);
+      if (file && inodes_.PageVersion(file) < version) cache->InvalidateInode(file);
       return;
     }
     if (!subdir) return;

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,12 @@ class EtcdCluster:
 
     def kill(self, member):
         t.run(["bash", self.script, "kill", self.dir, str(member)], timeout=60)
+
+    def pause(self, member):
+        """SIGSTOPs the member: it hangs with its connections open (kill
+        and restart it afterwards)."""
+        with open(os.path.join(self.dir, "m%d.pid" % member)) as f:
+            os.kill(int(f.read()), signal.SIGSTOP)
 
     def restart(self, member):
         t.run(["bash", self.script, "restart", self.dir, str(member)], timeout=60)
