@@ -1,8 +1,6 @@
 // Filesystem: following the changes other clients make to a shared store
 // (other hosts' mounts of an etcd prefix), so the kernel's caches of names,
 // attributes, pages and listings do not outlive them.
-#include <spdlog/spdlog.h>
-
 #include <cerrno>
 
 #include "fs/errno_map.h"
@@ -33,13 +31,13 @@ void Filesystem::StopFollowingChanges() {
 
 // Key (or directory prefix, with its trailing delimiter) `path` changed:
 // the kernel forgets the names along it that may now mean something else,
-// the attributes (and listings) of the directories on it, and the
+// the attributes (and listings) of the directories on it, and the name,
 // attributes and pages of the file it names, unless an open here already
 // loaded that version (`version`, kv::Value::version) or a later one: the
-// kernel's pages and attributes are then of it (an event can arrive after
-// the open that read past it). Names of directories the
-// kernel holds as nodes stay cached (the directory still exists unless its
-// last key went); the entry timeout bounds that case.
+// name still stands for that file, and the kernel's pages and attributes
+// are of it (an event can arrive after the open that read past it). Names
+// of directories the kernel holds as nodes stay cached (the directory still
+// exists unless its last key went); the entry timeout bounds that case.
 void Filesystem::ForgetCachedKey(kv::ColumnFamily* cf, std::string_view key, uint64_t version) {
   KernelCache* cache = kernel_cache_;
   auto view = ViewOf(kMainView);
@@ -64,15 +62,17 @@ void Filesystem::ForgetCachedKey(kv::ColumnFamily* cf, std::string_view key, uin
     std::string_view rest = end == std::string_view::npos ? "" : path.substr(end + 1);
     cache->InvalidateInode(dir);
     if (component.empty()) return;  // an empty component names nothing
+    const bool last = end == std::string_view::npos;
+    NodeId file = last ? inodes_.Find(dir, NodeKind::kFile, component) : 0;
+    if (file && inodes_.PageVersion(file) >= version) return;  // already seen here
     NodeId subdir = inodes_.Find(dir, NodeKind::kDirectory, component);
     if (rest.empty() || !subdir) {
       bool at_root = dir == kRootNode;
       cache->InvalidateEntry(dir, codec_.Encode(component, NameRole::kPlain, at_root));
       cache->InvalidateEntry(dir, codec_.Encode(component, NameRole::kDirValue, at_root));
     }
-    if (end == std::string_view::npos) {
-      NodeId file = inodes_.Find(dir, NodeKind::kFile, component);
-      if (file && inodes_.PageVersion(file) < version) cache->InvalidateInode(file);
+    if (last) {
+      if (file) cache->InvalidateInode(file);
       return;
     }
     if (!subdir) return;

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import report  # noqa: E402
 from system import (BenchError, Counting, EtcdCluster, EtcdMount, RocksfsMount,  # noqa: E402
-                    driver, loadavg, log, mounted, run)
+                    driver, loadavg, log, mounted, run, run_sizes)
 
 FULL = dict(files=200, reps=3)
 QUICK = dict(files=50, reps=1)
@@ -73,11 +73,7 @@ def etcd_problem(build_dir):
 class EngineRun:
     def __init__(self, args):
         self.args = args
-        self.size = dict(QUICK if args.quick else FULL)
-        if args.reps:
-            self.size["reps"] = args.reps
-        if args.files:
-            self.size["files"] = args.files
+        self.size = run_sizes(args, QUICK, FULL, files=args.files)
         self.bench = os.path.join(args.build_dir, "rocksfs_bench")
         self.mount_binary = os.path.join(args.build_dir, "mount.rocksfs")
         self.work = args.work or tempfile.mkdtemp(prefix="rocksfs-bench-etcd-")

@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
 from system import (BenchError, Counting, PassthroughMount, PerfRecorder,  # noqa: E402
                     RamExt4, RocksfsMount, build_passthrough_ll, client, driver, du_bytes,
-                    is_root, loadavg, log, mounted, run, set_placement, timed)
+                    is_root, loadavg, log, mounted, run, run_sizes, set_placement, timed)
 
 # Sizes. Full: the workloads of the suite's specification; quick: a smoke run.
 FULL = dict(top=100, mid=10, per=1000, sample=100_000, k4_dirs=100, k4_per=1000,
@@ -68,9 +68,7 @@ def write_list(path, names):
 class Suite:
     def __init__(self, args):
         self.args = args
-        self.size = dict(QUICK if args.quick else FULL)
-        if args.reps:
-            self.size["reps"] = args.reps
+        self.size = run_sizes(args, QUICK, FULL)
         if args.scale != 1.0:
             for key in ("per", "sample", "k4_per", "lsdir", "small_per", "readers_ops"):
                 self.size[key] = max(1, int(self.size[key] * args.scale))

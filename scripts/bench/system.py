@@ -103,6 +103,16 @@ def du_bytes(path):
     return int(out.split()[0])
 
 
+def run_sizes(args, quick, full, **overrides):
+    """The sizes of a run: `quick` or `full` (by --quick), with --reps and the
+    overrides that are set applied."""
+    size = dict(quick if args.quick else full)
+    if args.reps:
+        size["reps"] = args.reps
+    size.update({key: value for key, value in overrides.items() if value})
+    return size
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])

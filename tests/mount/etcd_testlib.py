@@ -96,11 +96,13 @@ class EtcdCluster:
     def restart(self, member):
         t.run(["bash", self.script, "restart", self.dir, str(member)], timeout=60)
 
-    def etcdctl(self, *args, input=None, check=True):
-        """Runs etcdctl against the cluster; returns its stdout (bytes)."""
+    def etcdctl(self, *args, input=None, check=True, endpoints=None):
+        """Runs etcdctl against the cluster (or the given "H:P,..." of some
+        of its members); returns its stdout (bytes)."""
         env = dict(os.environ, ETCDCTL_API="3")
-        proc = subprocess.run(["etcdctl", "--endpoints", self.endpoints, *args], input=input,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        proc = subprocess.run(["etcdctl", "--endpoints", endpoints or self.endpoints, *args],
+                              input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=env, timeout=60)
         if check and proc.returncode != 0:
             raise RuntimeError("etcdctl %s failed: %s" % (" ".join(args), proc.stderr.decode()))
         return proc.stdout

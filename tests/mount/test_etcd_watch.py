@@ -10,10 +10,10 @@ when its member dies, and when the cluster compacted the revision it had to
 resume from, every cached name is dropped; a member that hangs with its
 connections open is left after the keepalive timeout."""
 
+import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import unittest
@@ -101,8 +101,9 @@ class WatchTest(unittest.TestCase):
         with self.mount(1) as a, self.mount(0) as b:
             write(a.path("f"), b"v" * 5000)
             self.assertEqual(read(b.path("f")), b"v" * 5000)
-            # The events of A's write may still drop B's cached name (and with
-            # it the pages) once: let them come, then read again.
+            # An event of A's write that reaches B between B's lookup and its
+            # open drops B's name for f, and with the inode its pages, once:
+            # let the events come, then read again.
             settle(b)
             self.assertEqual(read(b.path("f")), b"v" * 5000)
             # Reading the counters costs requests too: measure that first.
@@ -138,51 +139,46 @@ class WatchTest(unittest.TestCase):
             finally:
                 self.cluster.restart(0)
 
-    def test_watch_leaves_a_member_that_stops_answering(self):
-        # A hung member keeps its connections open: only keepalive pings
-        # (10 s, 3 s to answer) tell the watch to move on.
+    @contextlib.contextmanager
+    def b_member_paused(self):
+        """Mounts A (member 1 first) and B (member 0 first, 60 s caches),
+        writes f = b"1" through A and waits until B caches it, then stops
+        member 0, on which B's watch is: it hangs with its connections open.
+        Yields (a, b); kills and restarts member 0 afterwards."""
         with self.mount(1) as a, self.mount(0, LONG_CACHE) as b:
             write(a.path("f"), b"1")
             lag(lambda: os.stat(b.path("f")).st_size == 1)
             settle(b)
             self.cluster.pause(0)
             try:
-                write(a.path("f"), b"22")
-                seconds = lag(lambda: os.stat(b.path("f")).st_size == 2, within=25)
-                print("watch moved off a hung member after %.1f s" % seconds, file=sys.stderr)
+                yield a, b
             finally:
                 self.cluster.kill(0)
                 self.cluster.restart(0)
+
+    def test_watch_leaves_a_member_that_stops_answering(self):
+        # Only keepalive pings (10 s, 3 s to answer) tell the watch to move on.
+        with self.b_member_paused() as (a, b):
+            write(a.path("f"), b"22")
+            seconds = lag(lambda: os.stat(b.path("f")).st_size == 2, within=25)
+            print("watch moved off a hung member after %.1f s" % seconds, file=sys.stderr)
 
     def test_compacted_watch_drops_every_cached_name(self):
-        with self.mount(1) as a, self.mount(0, LONG_CACHE) as b:
-            write(a.path("f"), b"1")
-            lag(lambda: os.stat(b.path("f")).st_size == 1)
-            settle(b)
-            # B's member stops answering (its watch stream hangs, no error)
-            # while A writes and the cluster compacts past what B saw...
-            self.cluster.pause(0)
-            try:
-                write(a.path("f"), b"22")
-                others = ",".join(self.cluster.endpoints.split(",")[1:])
-                out = subprocess.run(
-                    ["etcdctl", "--endpoints", others, "get", "x", "-w", "json"],
-                    env=dict(os.environ, ETCDCTL_API="3"), check=True, timeout=60,
-                    stdout=subprocess.PIPE).stdout
-                revision = json.loads(out)["header"]["revision"]
-                subprocess.run(["etcdctl", "--endpoints", others, "compact", str(revision)],
-                               env=dict(os.environ, ETCDCTL_API="3"), check=True, timeout=60,
-                               stdout=subprocess.DEVNULL)
-                time.sleep(0.3)
-                self.assertEqual(os.stat(b.path("f")).st_size, 1, "B still caches the old size")
-            finally:
-                # ...then dies: the watch resumes elsewhere, finds its revision
-                # compacted, and drops everything.
-                self.cluster.kill(0)
-                self.cluster.restart(0)
+        # While B's member hangs, A writes and the cluster compacts past what
+        # B saw...
+        with self.b_member_paused() as (a, b):
+            write(a.path("f"), b"22")
+            others = ",".join(self.cluster.endpoints.split(",")[1:])
+            out = self.cluster.etcdctl("get", "x", "-w", "json", endpoints=others)
+            revision = json.loads(out)["header"]["revision"]
+            self.cluster.etcdctl("compact", str(revision), endpoints=others)
+            time.sleep(0.3)
+            self.assertEqual(os.stat(b.path("f")).st_size, 1, "B still caches the old size")
+            # ...then the member dies: the watch resumes elsewhere, finds its
+            # revision compacted, and drops everything.
+            self.cluster.kill(0)
             lag(lambda: os.stat(b.path("f")).st_size == 2, within=5)
             self.assertEqual(read(b.path("f")), b"22")
-
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
