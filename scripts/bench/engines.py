@@ -21,7 +21,6 @@ medians per operation. etcd operations cost milliseconds, so N is small.
 
 import argparse
 import datetime
-import json
 import os
 import shutil
 import signal
@@ -267,12 +266,7 @@ def main():
         log("interrupted: the cluster and the mounts are stopped")
         return 130
     doc = build(engine_run)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(doc, f, indent=1)
-    text = markdown(doc)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(text)
-    print(text)
+    report.save(args.out, doc, markdown(doc))
     return 0
 
 

@@ -1,6 +1,7 @@
 """Medians, the markdown table and the performance targets of scripts/bench.sh."""
 
 import datetime
+import json
 import os
 import statistics
 
@@ -278,6 +279,16 @@ def evaluate(entries):
         "%s floor, %s ext4 (%s files/s)" % (times(rf), times(re), rates(w, ("floor", "ext4"))),
         partial=measured(w))
     return out
+
+
+def save(out_dir, doc, text):
+    """Writes a run's results.json (doc) and results.md (text, its markdown)
+    into out_dir, and prints the markdown."""
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(text)
+    print(text)
 
 
 def markdown(doc):

@@ -895,12 +895,7 @@ def main():
         log("FAILED: %s" % e)
         return 1
     doc = report.build(suite)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(doc, f, indent=1)
-    text = report.markdown(doc)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(text)
-    print(text)
+    report.save(args.out, doc, report.markdown(doc))
     return 0
 
 
