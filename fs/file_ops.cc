@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -292,8 +293,12 @@ int Filesystem::Write(uint64_t fh, uint64_t offset, std::string_view data, size_
   OpenFile& file = *handle->file;
   std::unique_lock lock(file.mutex);
   std::string& bytes = file.Mutable();
-  if (end > bytes.size()) bytes.resize(end, '\0');
-  if (!data.empty()) std::memcpy(bytes.data() + offset, data.data(), data.size());
+  // Bytes past the end are appended, not zeroed first and then copied over:
+  // a growing file's new pages are touched once. A hole reads as zeros.
+  if (offset > bytes.size()) bytes.resize(offset, '\0');
+  size_t overwritten = std::min<size_t>(bytes.size() - offset, data.size());
+  if (overwritten != 0) std::memcpy(bytes.data() + offset, data.data(), overwritten);
+  bytes.append(data.substr(overwritten));
   file.Touch(NowNs());
   *written = data.size();
   counters_.bytes_written.fetch_add(data.size(), std::memory_order_relaxed);
