@@ -739,6 +739,23 @@ TEST_F(FilesystemTest, PwriteBeyondEndLeavesZeroFilledHole) {
   EXPECT_EQ(KvGet("holes"), std::string(10, '\0') + "data");
 }
 
+TEST_F(FilesystemTest, WriteAcrossTheEndOverwritesThenExtends) {
+  Seed({{"f", "abcdef"}});
+  Entry entry = LookupPath("f");
+  OpenResult opened;
+  ASSERT_EQ(fs_->Open(entry.node, O_RDWR, &opened), 0);
+  size_t written = 0;
+  ASSERT_EQ(fs_->Write(opened.fh, 4, "XYZ12", &written), 0);
+  EXPECT_EQ(written, 5u);
+  EXPECT_EQ(ReadHandle(entry.node, opened.fh), "abcdXYZ12");
+  EXPECT_EQ(Stat(entry.node).st_size, 9);
+  ASSERT_EQ(fs_->Write(opened.fh, 1, "B", &written), 0);  // inside: the size stays
+  EXPECT_EQ(ReadHandle(entry.node, opened.fh), "aBcdXYZ12");
+  ASSERT_EQ(fs_->Flush(opened.fh), 0);
+  fs_->Release(opened.fh);
+  EXPECT_EQ(KvGet("f"), "aBcdXYZ12");
+}
+
 TEST_F(FilesystemTest, AppendingDescriptorsWriteWhereTheKernelSays) {
   // The kernel resolves O_APPEND offsets from the size it shares with us:
   // two descriptors appending in turn both land.
